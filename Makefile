@@ -1,0 +1,39 @@
+# Two entry points: `make serve` and `make test`. Each installs what it needs first.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+NODE_TOOLS := .cache/node
+
+.PHONY: serve test install node-tools bench clean
+
+serve: install
+	$(UV) run --frozen lambdasmith serve
+
+test: install node-tools
+	$(UV) run --frozen pytest
+
+bench: install node-tools
+	$(UV) run --frozen python bench/coldstart.py
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+# uv itself, when the machine has none: a private venv, nothing installed system-wide.
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+# Test-only peers from npm (badge-maker measures badge text the way shields.io does).
+node-tools: $(NODE_TOOLS)/.installed
+
+$(NODE_TOOLS)/.installed: tests/node/package.json
+	mkdir -p $(NODE_TOOLS)
+	cp tests/node/package.json $(NODE_TOOLS)/package.json
+	cd $(NODE_TOOLS) && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf .venv .tools .cache

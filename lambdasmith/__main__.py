@@ -1,0 +1,5 @@
+import sys
+
+from lambdasmith.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Badges: package-version and CI test-result badges, wire-compatible with BadgeSmith."""

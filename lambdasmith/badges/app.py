@@ -1,0 +1,307 @@
+"""Badges service routes. Lambda entry point: `lambdasmith.badges.app.handler`.
+
+    GET  /health
+    GET  /badges/packages/{provider}/{package}          nuget
+    GET  /badges/packages/{provider}/{org}/{package}    github
+    GET  /badges/tests/{platform}/{owner}/{repo}/{branch}
+    POST /tests/results/{platform}/{owner}/{repo}/{branch}          (HMAC-signed ingestion)
+    GET  /tests/results/{platform}/{owner}/{repo}/{branch}          latest result as JSON (NEW)
+    GET  /tests/results/{platform}/{owner}/{repo}/{branch}/history  newest first, paged (NEW)
+    GET  /redirect/test-results/{platform}/{owner}/{repo}/{branch}
+
+Every badge URL also answers as SVG: a `.svg` suffix or `Accept: image/svg+xml` (NEW).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from lambdasmith.badges import shields
+from lambdasmith.badges.config import BadgesConfig
+from lambdasmith.badges.store import BadgeStore, DuplicateResult, NonceUsed, Repo
+from lambdasmith.kit.events import Request
+from lambdasmith.kit.logs import Logger
+from lambdasmith.kit.metrics import Metrics
+from lambdasmith.kit.responses import NO_STORE, Response, cacheable, json_response, redirect, svg_response
+from lambdasmith.kit.routing import App, HTTPError, Router
+from lambdasmith.kit.table import ValidationError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+BADGE_CACHE = "public, s-maxage=600, max-age=300, stale-while-revalidate=1200, stale-if-error=3600"
+STALE_CACHE = "public, max-age=60, stale-if-error=3600"  # upstream is failing: look again soon
+CORS_HEADERS = ("content-type", "x-signature", "x-timestamp", "x-nonce", "x-signature-version")
+RESULT_FIELDS = (
+    "platform", "passed", "failed", "skipped", "total", "url_html",
+    "timestamp", "commit", "run_id", "workflow_run_url",
+)  # fmt: skip
+
+
+class BadgesService:
+    def __init__(self, config: BadgesConfig, store: BadgeStore, source: Any, logger: Logger, metrics: Metrics):
+        self.config = config
+        self.store = store
+        self.source = source  # badges.upstream.PackageSource
+        self.logger = logger
+        self.metrics = metrics
+
+    # ------------------------------------------------------------------ health
+
+    def health(self, request: Request) -> Response:
+        now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+        return json_response({"status": "Healthy", "time_stamp": now}, headers=NO_STORE)
+
+    # ------------------------------------------------------------------ package badges
+
+    def package_nuget_or_error(self, request: Request) -> Response:
+        p = request.path_params
+        provider = p["provider"].lower()
+        if provider == "github":
+            raise HTTPError(400, "GitHub packages need an organisation: /badges/packages/github/{org}/{package}",
+                            code="ORG_REQUIRED", field="org")
+        if provider != "nuget":
+            raise _invalid_provider(provider)
+        return self._package(request, "nuget", None, p["package"])
+
+    def package_github_or_error(self, request: Request) -> Response:
+        p = request.path_params
+        provider = p["provider"].lower()
+        if provider == "nuget":
+            raise HTTPError(400, "NuGet packages take no organisation: /badges/packages/nuget/{package}",
+                            code="ORG_NOT_APPLICABLE", field="org")
+        if provider != "github":
+            raise _invalid_provider(provider)
+        return self._package(request, "github", p["org"], p["package"])
+
+    def _package(self, request: Request, provider: str, org: str | None, package: str) -> Response:
+        from lambdasmith.badges import upstream, versions
+
+        package, as_svg = _svg_suffix(package, request)
+        if not package.strip():
+            raise HTTPError(400, "Package identifier is required", code="PACKAGE_ID_REQUIRED", field="package")
+        rng = None
+        if request.query.get("version"):
+            try:
+                rng = versions.parse_range(request.query["version"])
+            except ValueError as e:
+                raise HTTPError(400, f"Invalid version range: {e}", code="PACKAGE_RANGE_INVALID", field="version") from None
+        prerelease = request.query.get("prerelease", "").strip().lower() == "true"
+        try:
+            if provider == "nuget":
+                found = self.source.nuget_versions(package)
+            else:
+                assert org is not None
+                token = self.store.org_secret(org, "package")
+                if token is None:
+                    raise HTTPError(401, f"No package token registered for organisation '{org}'",
+                                    code="ORG_TOKEN_MISSING", field="org")
+                found = self.source.github_versions(org, package, token.value)
+        except upstream.PackageNotFound:
+            raise HTTPError(404, f"Package '{package}' not found", code="PACKAGE_NOT_FOUND", field="package") from None
+        except upstream.UpstreamAuthError:
+            self.metrics.add("UpstreamFailures")
+            raise HTTPError(502, f"{provider} rejected the organisation's token", code="UPSTREAM_AUTH") from None
+        except upstream.UpstreamUnavailable as e:
+            self.metrics.add("UpstreamFailures")
+            self.logger.warning("upstream unavailable", provider=provider, package=package, error=str(e))
+            raise HTTPError(502, f"{provider} is unavailable", code="UPSTREAM_UNAVAILABLE") from None
+        best = versions.best_match(found.versions, rng, prerelease)
+        if best is None:
+            raise HTTPError(404, "No version matches", code="VERSION_NOT_FOUND", field="version")
+        pre = versions.parse_version(best)
+        is_pre = pre is not None and pre.is_prerelease
+        if provider == "nuget":
+            badge = shields.Badge("nuget", best, "orange" if is_pre else "blue", "nuget")
+        else:
+            badge = shields.Badge("github", best, "orange" if is_pre else "green", "github")
+        if found.stale:
+            self.logger.warning("serving stale upstream data", provider=provider, package=package)
+        return self._badge(request, badge, as_svg, STALE_CACHE if found.stale else BADGE_CACHE, None)
+
+    # ------------------------------------------------------------------ test results
+
+    def _repo(self, request: Request, strip_svg: bool = False) -> tuple[Repo, bool]:
+        p = request.path_params
+        branch, as_svg = _svg_suffix(p["branch"], request) if strip_svg else (p["branch"], False)
+        for name, value in (("platform", p["platform"]), ("owner", p["owner"]), ("repo", p["repo"]), ("branch", branch)):
+            if not value.strip() or len(value) > 256:
+                raise HTTPError(400, f"Invalid {name}", code="INVALID_ROUTE_PARAMETER", field=name)
+        return Repo.of(p["platform"], p["owner"], p["repo"], branch), as_svg
+
+    def _latest_or_404(self, where: Repo) -> dict[str, Any]:
+        latest = self.store.latest(where)
+        if latest is None:
+            raise HTTPError(404, f"No test results for {where.display}", code="TEST_RESULTS_NOT_FOUND")
+        return latest
+
+    def test_badge(self, request: Request) -> Response:
+        where, as_svg = self._repo(request, strip_svg=True)
+        latest = self._latest_or_404(where)
+        badge = shields.test_badge(latest["passed"], latest["failed"])
+        return self._badge(request, badge, as_svg, BADGE_CACHE, latest.get("ReceivedAt"))
+
+    def test_redirect(self, request: Request) -> Response:
+        where, _ = self._repo(request)
+        latest = self._latest_or_404(where)
+        url = latest["url_html"]
+        return cacheable(redirect(url), request.headers, BADGE_CACHE, latest.get("ReceivedAt"), url.encode("utf-8"))
+
+    def latest_result(self, request: Request) -> Response:
+        where, _ = self._repo(request)
+        latest = self._latest_or_404(where)
+        return cacheable(json_response(_public(where, latest)), request.headers, BADGE_CACHE, latest.get("ReceivedAt"))
+
+    def history(self, request: Request) -> Response:
+        where, _ = self._repo(request)
+        raw = request.query.get("limit", "20")
+        if not raw.isdigit():
+            raise HTTPError(400, "limit must be a whole number from 1 to 100", code="INVALID_LIMIT", field="limit")
+        limit = min(max(int(raw), 1), 100)
+        try:
+            page = self.store.history(where, limit, request.query.get("cursor") or None)
+        except ValidationError:
+            raise HTTPError(400, "Invalid cursor", code="INVALID_CURSOR", field="cursor") from None
+        body = {"items": [_public(where, r) for r in page.items], "next_cursor": page.cursor}
+        return json_response(body, headers={"Cache-Control": "public, max-age=60"})
+
+    def ingest(self, request: Request) -> Response:
+        from lambdasmith.badges import ingest
+
+        c = self.config
+        if len(request.body) > c.max_body_bytes:
+            raise HTTPError(413, f"Body exceeds {c.max_body_bytes} bytes", code="PAYLOAD_TOO_LARGE", field="body")
+        where, _ = self._repo(request)
+        _sig, ts_header, nonce = ingest.required_headers(request.headers)
+        now = time.time()
+        ingest.check_window(ts_header, now, c.timestamp_max_age_s, c.timestamp_max_skew_s)
+        secret = self.store.org_secret(where.owner, "testdata")
+        if secret is None:
+            raise HTTPError(401, f"No signing secret registered for organisation '{where.owner}'",
+                            code="ORG_SECRET_MISSING", field="owner")
+        ingest.verify_signature(secret.value, secret.v2_only, request.headers, request.method, request.path, request.body)
+        result, _when = ingest.parse_payload(request.body)
+        key = ingest.ts_key(_when)
+        result["ReceivedAt"] = int(now)
+        try:
+            self.store.record(where, nonce, result, key, now)
+        except NonceUsed:
+            raise HTTPError(400, "Nonce already used", code="NONCE_ALREADY_USED", field="X-Nonce") from None
+        except DuplicateResult:
+            raise HTTPError(409, "A result with this timestamp already exists for this branch",
+                            code="DUPLICATE_TEST_RESULT", field="timestamp") from None
+        self.metrics.add("TestResultsIngested")
+        body = {
+            "test_result_id": result["run_id"],
+            "repository": where.display,
+            "timestamp": ingest.iso_ms(datetime.fromtimestamp(now, timezone.utc)),
+        }
+        return json_response(body, 201, NO_STORE)
+
+    # ------------------------------------------------------------------ rendering
+
+    def _badge(self, request: Request, badge: "shields.Badge", as_svg: bool, cache: str, modified: float | None) -> Response:
+        if as_svg:
+            response = svg_response(shields.render_svg(badge, request.query))
+        else:
+            response = json_response(badge.endpoint())
+        response.headers["Vary"] = "Accept"
+        return cacheable(response, request.headers, cache, modified)
+
+
+def _invalid_provider(provider: str) -> HTTPError:
+    return HTTPError(400, f"Unknown package provider '{provider}' (nuget or github)", code="INVALID_PROVIDER", field="provider")
+
+
+def _svg_suffix(segment: str, request: Request) -> tuple[str, bool]:
+    if segment.lower().endswith(".svg"):
+        return segment[:-4], True
+    return segment, "image/svg+xml" in (request.header("accept") or "")
+
+
+def _public(where: Repo, row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: row[k] for k in RESULT_FIELDS if k in row}
+    out["repository"] = where.display
+    if "ReceivedAt" in row:
+        out["received_at"] = datetime.fromtimestamp(row["ReceivedAt"], timezone.utc).isoformat().replace("+00:00", "Z")
+    return out
+
+
+def _svg_errors(fn: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    """Errors of a badge requested as an image come back as an image, so a README shows why."""
+
+    def wrapped(request: Request) -> Response:
+        try:
+            return fn(request)
+        except HTTPError as e:
+            last = request.path.rstrip("/").rsplit("/", 1)[-1]
+            if not (last.lower().endswith(".svg") or "image/svg+xml" in (request.header("accept") or "")):
+                raise
+            response = svg_response(shields.render_svg(shields.error_badge(e.status, e.message), request.query))
+            response.status = e.status
+            response.headers.update(NO_STORE)
+            return response
+
+    return wrapped
+
+
+def build_router(svc: BadgesService) -> Router:
+    r = Router()
+    r.get("/health")(svc.health)
+    r.get("/badges/packages/{provider}/{package}")(_svg_errors(svc.package_nuget_or_error))
+    r.get("/badges/packages/{provider}/{org}/{package}")(_svg_errors(svc.package_github_or_error))
+    r.get("/badges/tests/{platform}/{owner}/{repo}/{branch}")(_svg_errors(svc.test_badge))
+    r.post("/tests/results/{platform}/{owner}/{repo}/{branch}")(svc.ingest)
+    r.get("/tests/results/{platform}/{owner}/{repo}/{branch}")(svc.latest_result)
+    r.get("/tests/results/{platform}/{owner}/{repo}/{branch}/history")(svc.history)
+    r.get("/redirect/test-results/{platform}/{owner}/{repo}/{branch}")(svc.test_redirect)
+    return r
+
+
+def create_app(config: BadgesConfig, store: BadgeStore | None = None, source: Any = None) -> App:
+    logger = Logger("badges")
+    metrics = Metrics("BadgeSmith", "badges")
+    if store is None:
+        store = open_store(config)
+    if source is None:
+        from lambdasmith.badges.upstream import PackageSource
+        from lambdasmith.kit.upstream import UpstreamClient
+
+        client = UpstreamClient("lambdasmith-badges/0.1 (+https://github.com/lambdasmith)", timeout=config.upstream_timeout_s)
+        source = PackageSource(client, config.nuget_base_url, config.github_api_url, cache_ttl=config.upstream_cache_ttl_s)
+    svc = BadgesService(config, store, source, logger, metrics)
+
+    def flush(request: Request, response: Response) -> None:
+        metrics.flush()
+
+    return App(build_router(svc), logger=logger, cors_allow_headers=CORS_HEADERS, after=flush)
+
+
+def open_store(config: BadgesConfig) -> BadgeStore:
+    from lambdasmith.badges.store import NONCES, ORGS, RESULTS
+    from lambdasmith.kit.backends import open_secrets, open_table
+    from lambdasmith.kit.secrets import CachedSecrets
+
+    def table(spec, name):
+        return open_table(spec, name, backend=config.table_backend, data_dir=config.data_dir)
+
+    return BadgeStore(
+        table(RESULTS, config.results_table),
+        table(NONCES, config.nonces_table),
+        table(ORGS, config.orgs_table),
+        CachedSecrets(open_secrets(backend=config.secret_backend, data_dir=config.data_dir), ttl=config.secret_cache_ttl_s),
+        nonce_ttl_s=config.nonce_ttl_s,
+        result_ttl_s=config.result_ttl_s,
+    )
+
+
+_app: App | None = None
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    global _app
+    if _app is None:
+        _app = create_app(BadgesConfig.from_env())
+    return _app.handler(event, context)

@@ -1,0 +1,381 @@
+"""`lambdasmith badges push`: send a CI run's test counts to the badges service.
+
+Every option defaults from the GitHub Actions environment, so a workflow step needs only the
+service URL, the secret (both best passed as BADGES_URL / BADGES_SECRET) and the report files.
+
+Retries (connection errors, 5xx, 429) resend the same body under a fresh nonce and X-Timestamp:
+the server refuses a reused nonce, and an unchanged body timestamp means an attempt that did get
+through before its response was lost shows up as 409 DUPLICATE_TEST_RESULT, counted as success.
+
+Exit codes: 0 recorded, 1 the service refused or could not be reached, 2 usage or report problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import http.client
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import Message
+from typing import Sequence
+
+from lambdasmith.badges.reports import Counts, Kind, ReportError, parse_files
+from lambdasmith.badges.signature import sign_v1, sign_v2
+
+RETRY_DELAYS: tuple[float, ...] = (1.0, 3.0)  # before the 2nd and 3rd attempt; len = retries
+MAX_RETRY_AFTER = 30.0  # the server's timestamp window is 5 min; never wait out most of it
+USER_AGENT = "lambdasmith-badges-push"
+_NETWORK_ERRORS = (urllib.error.URLError, OSError, http.client.HTTPException)
+
+
+class UsageError(Exception):
+    """A problem with the arguments or the environment; exit code 2."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("reports", nargs="*", metavar="REPORT",
+                        help="JUnit XML or TRX files or glob patterns; the format is detected")
+    parser.add_argument("--url", help="base URL of the badges service [env BADGES_URL]")
+    parser.add_argument("--secret",
+                        help="the org's test-data secret [env BADGES_SECRET; prefer the variable, "
+                             "a command-line value is visible to other processes]")
+    parser.add_argument("--owner", help="repository owner [from GITHUB_REPOSITORY]")
+    parser.add_argument("--repo", help="repository name [from GITHUB_REPOSITORY]")
+    parser.add_argument("--branch", help="branch [GITHUB_HEAD_REF, else GITHUB_REF_NAME]")
+    parser.add_argument("--platform", help="platform, e.g. linux [lower-cased RUNNER_OS]")
+    parser.add_argument("--commit", help="commit SHA [GITHUB_SHA]")
+    parser.add_argument("--run-id", help="CI run id [GITHUB_RUN_ID]")
+    parser.add_argument("--workflow-run-url",
+                        help="link to the CI run [GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID]")
+    parser.add_argument("--url-html", help="where the badge links to [the workflow run URL]")
+    parser.add_argument("--junit", action="append", default=[], metavar="FILE",
+                        help="JUnit XML report or glob pattern (repeatable)")
+    parser.add_argument("--trx", action="append", default=[], metavar="FILE",
+                        help="Visual Studio TRX report or glob pattern (repeatable)")
+    parser.add_argument("--passed", type=_count, metavar="N", help="explicit count instead of reports")
+    parser.add_argument("--failed", type=_count, metavar="N", help="explicit count instead of reports")
+    parser.add_argument("--skipped", type=_count, metavar="N", help="explicit count instead of reports")
+    parser.add_argument("--signature-version", type=int, choices=(1, 2), default=1,
+                        help="1 = BadgeSmith (body only, the default); 2 = also binds method, path, "
+                             "timestamp and nonce")
+    parser.add_argument("--timeout", type=_seconds, default=30.0, help="seconds per attempt (default 30)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the request (signature redacted) and send nothing")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything resolved before the network: one body, reused by every attempt."""
+
+    url: str
+    path: str  # the request-target path as sent, which signature v2 covers
+    badge_url: str
+    secret: str
+    version: int
+    body: bytes
+    counts: Counts
+    timeout: float
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        plan = _plan(args)
+    except (UsageError, ReportError) as exc:
+        return _fail(str(exc), 2)
+    if args.dry_run:
+        headers = _headers(plan, redact=True)
+        print(f"POST {plan.url}")
+        for name, value in headers.items():
+            print(f"{name}: {value}")
+        print()
+        print(plan.body.decode("utf-8"))
+        return 0
+    return _send(plan)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="lambdasmith badges push", description="Send a CI run's test counts to the badges service."
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+# ---------------------------------------------------------------------------- resolution
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    base = _pick(args.url, "BADGES_URL")
+    if not base:
+        raise UsageError("missing --url (or BADGES_URL): the badges service's base URL")
+    split = urllib.parse.urlsplit(base)
+    if split.scheme not in ("http", "https") or not split.netloc or split.query or split.fragment:
+        raise UsageError(f"--url must be an http(s) base URL, got {base!r}")
+    secret = _pick(args.secret, "BADGES_SECRET")
+    if not secret:
+        raise UsageError("missing secret: set BADGES_SECRET (or pass --secret)")
+
+    gh_repo = _env("GITHUB_REPOSITORY") or ""
+    gh_owner, _, gh_name = gh_repo.partition("/")
+    owner = _require(args.owner or gh_owner, "--owner (or GITHUB_REPOSITORY)")
+    repo = _require(args.repo or gh_name, "--repo (or GITHUB_REPOSITORY)")
+    branch = _require(args.branch or _env("GITHUB_HEAD_REF") or _env("GITHUB_REF_NAME"),
+                      "--branch (or GITHUB_HEAD_REF / GITHUB_REF_NAME)")
+    platform = _require(args.platform or (_env("RUNNER_OS") or "").lower(), "--platform (or RUNNER_OS)")
+    commit = _require(args.commit or _env("GITHUB_SHA"), "--commit (or GITHUB_SHA)")
+    run_id = _require(args.run_id or _env("GITHUB_RUN_ID"), "--run-id (or GITHUB_RUN_ID)")
+    run_url = args.workflow_run_url or _github_run_url()
+    run_url = _require(run_url, "--workflow-run-url (or GITHUB_REPOSITORY and GITHUB_RUN_ID)")
+    url_html = args.url_html or run_url
+    for flag, value in (("--workflow-run-url", run_url), ("--url-html", url_html)):
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(f"{flag} must be an absolute http(s) URL, got {value!r}")
+
+    counts = _counts(args)
+    payload = {
+        "platform": platform,
+        "passed": counts.passed,
+        "failed": counts.failed,
+        "skipped": counts.skipped,
+        "total": counts.total,
+        "url_html": url_html,
+        "timestamp": _now(),
+        "commit": commit,
+        "run_id": run_id,
+        "workflow_run_url": run_url,
+    }
+    segments = "/".join(urllib.parse.quote(s, safe="") for s in (platform, owner, repo, branch))
+    prefix = split.path.rstrip("/")
+    root = urllib.parse.urlunsplit((split.scheme, split.netloc, prefix, "", ""))
+    return Plan(
+        url=f"{root}/tests/results/{segments}",
+        path=f"{prefix}/tests/results/{segments}",
+        badge_url=f"{root}/badges/tests/{segments}",
+        secret=secret,
+        version=args.signature_version,
+        body=json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
+        counts=counts,
+        timeout=args.timeout,
+    )
+
+
+def _counts(args: argparse.Namespace) -> Counts:
+    explicit = (args.passed, args.failed, args.skipped)
+    sources: list[tuple[str, Kind | None]] = [
+        *((p, "junit") for p in args.junit),
+        *((p, "trx") for p in args.trx),
+        *((p, None) for p in args.reports),
+    ]
+    if any(v is not None for v in explicit):
+        if sources:
+            raise UsageError("give either report files or --passed/--failed/--skipped, not both")
+        return Counts(*(v or 0 for v in explicit))
+    if not sources:
+        raise UsageError("no test results: pass --junit, --trx, report files or --passed/--failed/--skipped")
+    files: dict[str, tuple[str, Kind | None]] = {}
+    for pattern, kind in sources:
+        for path in _expand(pattern):
+            files.setdefault(os.path.realpath(path), (path, kind))  # a file given twice counts once
+    return parse_files(files.values())
+
+
+def _expand(pattern: str) -> list[str]:
+    if not any(c in pattern for c in "*?["):
+        return [pattern]  # a plain path: reading it reports a missing file by name
+    matches = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    if not matches:
+        raise UsageError(f"no report file matches {pattern!r}")
+    return matches
+
+
+def _github_run_url() -> str | None:
+    repo, run_id = _env("GITHUB_REPOSITORY"), _env("GITHUB_RUN_ID")
+    if not (repo and run_id):
+        return None
+    server = (_env("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+    return f"{server}/{repo}/actions/runs/{run_id}"
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+def _pick(value: str | None, env: str) -> str | None:
+    return value if value else _env(env)
+
+
+def _require(value: str | None, what: str) -> str:
+    if not value or not value.strip():
+        raise UsageError(f"missing {what}")
+    return value.strip()
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------------------- sending
+
+
+def _headers(plan: Plan, redact: bool = False) -> dict[str, str]:
+    """Fresh per attempt: the nonce is single-use and the timestamp must be recent."""
+    timestamp, nonce = _now(), str(uuid.uuid4())
+    if redact:
+        signature = "sha256=<redacted>"
+    elif plan.version == 2:
+        signature = sign_v2(plan.secret, "POST", plan.path, timestamp, nonce, plan.body)
+    else:
+        signature = sign_v1(plan.secret, plan.body)
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Signature": signature,
+        "X-Timestamp": timestamp,
+        "X-Nonce": nonce,
+    }
+    if plan.version == 2:
+        headers["X-Signature-Version"] = "2"
+    return headers
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect would turn the POST into a body-less GET; surface it as an error instead."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        return None
+
+
+def _send(plan: Plan) -> int:
+    opener = urllib.request.build_opener(_NoRedirect)
+    attempts = len(RETRY_DELAYS) + 1
+    problem = ""
+    for attempt in range(attempts):
+        request = urllib.request.Request(plan.url, data=plan.body, headers=_headers(plan), method="POST")
+        retry_after: float | None = None
+        location: str | None = None
+        try:
+            with opener.open(request, timeout=plan.timeout) as response:
+                status, data = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                status, data, retry_after = exc.code, _read_quietly(exc), _retry_after(exc.headers)
+                location = exc.headers.get("Location") if exc.headers is not None else None
+        except _NETWORK_ERRORS as exc:
+            status, data = 0, b""
+            reason = getattr(exc, "reason", None) or exc
+            problem = f"cannot reach {plan.url}: {reason}"
+        if status == 201:
+            return _succeeded(plan, data)
+        if status == 409 and attempt > 0 and "DUPLICATE_TEST_RESULT" in _error_codes(data):
+            print(f"already recorded by an earlier attempt; badge: {plan.badge_url}")
+            return 0
+        if status:
+            problem = _describe(status, data)
+            if 300 <= status < 400 and location:
+                problem += f" (redirect to {location}; put the final URL in --url)"
+        if status and not (status == 429 or status >= 500):
+            return _fail(problem, 1)
+        if attempt + 1 < attempts:
+            delay = min(retry_after if retry_after is not None else RETRY_DELAYS[attempt], MAX_RETRY_AFTER)
+            print(f"badges push: attempt {attempt + 1} failed ({problem}); retrying in {delay:g}s",
+                  file=sys.stderr)
+            time.sleep(delay)
+    return _fail(f"{problem} (gave up after {attempts} attempts)", 1)
+
+
+def _succeeded(plan: Plan, data: bytes) -> int:
+    repository = _json(data).get("repository") or "?"
+    c = plan.counts
+    print(f"201 recorded {c.passed} passed, {c.failed} failed, {c.skipped} skipped "
+          f"for {repository}; badge: {plan.badge_url}")
+    return 0
+
+
+def _describe(status: int, data: bytes) -> str:
+    """One line from the service's `{"message", "error_details"?}` error body."""
+    body = _json(data)
+    message = body.get("message")
+    if not isinstance(message, str) or not message:
+        text = data.decode("utf-8", "replace").strip()
+        message = text[:200] or http.client.responses.get(status, "")
+    message = " ".join(message.split())
+    details = body.get("error_details")
+    if isinstance(details, list):
+        parts = []
+        for d in details:
+            if isinstance(d, dict):
+                parts.append(":".join(str(d[k]) for k in ("error_code", "property_name") if d.get(k)))
+        if any(parts):
+            message += f" [{', '.join(p for p in parts if p)}]"
+    return f"HTTP {status}: {message}"
+
+
+def _read_quietly(exc: urllib.error.HTTPError) -> bytes:
+    """An error's body is only for the message; a broken one must not hide the status."""
+    try:
+        return exc.read()
+    except (OSError, http.client.HTTPException):
+        return b""
+
+
+def _error_codes(data: bytes) -> set[str]:
+    details = _json(data).get("error_details")
+    if not isinstance(details, list):
+        return set()
+    return {str(d.get("error_code")) for d in details if isinstance(d, dict)}
+
+
+def _json(data: bytes) -> dict:
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _retry_after(headers: Message | None) -> float | None:
+    raw = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(0.0, float(raw)) if raw else None
+    except ValueError:
+        return None  # an HTTP-date: fall back to our own backoff
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"badges push: error: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""The badges service's three tables, their keys, and the operations on them.
+
+    test results  PK=TEST#{owner}#{repo}  SK=RESULT#{platform}#{branch}#{timestamp}
+                  GSI1PK=LATEST#{owner}#{repo}#{platform}#{branch}  GSI1SK={timestamp}   TTL 730 d
+    nonces        PK=NONCE#{owner}/{repo}/{platform}/{branch}  SK={nonce}               TTL 45 min
+    org secrets   PK=ORG#{org}  SK=CONST#GITHUB#{package|testdata}  SecretName → secret store
+
+Owner, repo, platform, branch and org are lower-cased before they become keys (FIX: BadgeSmith
+only finds all-lowercase URLs). Timestamps are UTC in one fixed-width format so that they sort.
+"""
+
+from __future__ import annotations
+
+import time
+
+from lambdasmith.kit.table import (
+    Absent,
+    Index,
+    Page,
+    Put,
+    Table,
+    TableSpec,
+    TransactionCanceled,
+    Write,
+)
+from lambdasmith.kit.values import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from lambdasmith.kit.secrets import SecretStore
+
+RESULTS = TableSpec("test-results", indexes=(Index("GSI1", "GSI1PK", "GSI1SK"),), ttl="ExpiresAt")
+NONCES = TableSpec("nonces", ttl="ExpiresAt")
+ORGS = TableSpec("org-secrets")
+
+KINDS = ("package", "testdata")
+
+
+class Repo(Record):
+    """Where a result belongs; every part lower-cased."""
+
+    __slots__ = ("platform", "owner", "repo", "branch")
+
+    platform: str
+    owner: str
+    repo: str
+    branch: str
+
+    @classmethod
+    def of(cls, platform: str, owner: str, repo: str, branch: str) -> "Repo":
+        return cls(platform.lower(), owner.lower(), repo.lower(), branch.lower())
+
+    @property
+    def display(self) -> str:
+        return f"{self.owner}/{self.repo}/{self.platform}/{self.branch}"
+
+    @property
+    def latest_key(self) -> str:
+        return f"LATEST#{self.owner}#{self.repo}#{self.platform}#{self.branch}"
+
+
+class OrgSecret(Record):
+    __slots__ = ("org", "kind", "secret_name", "value", "v2_only")
+    _defaults = {"v2_only": False}
+
+    org: str
+    kind: str
+    secret_name: str
+    value: str
+    v2_only: bool
+
+
+class NonceUsed(Exception):
+    pass
+
+
+class DuplicateResult(Exception):
+    pass
+
+
+class BadgeStore:
+    def __init__(
+        self,
+        results: Table,
+        nonces: Table,
+        orgs: Table,
+        secrets: SecretStore,
+        *,
+        nonce_ttl_s: int = 45 * 60,
+        result_ttl_s: int = 730 * 24 * 3600,
+    ):
+        self.nonce_ttl_s = nonce_ttl_s
+        self.result_ttl_s = result_ttl_s
+        self.results = results
+        self.nonces = nonces
+        self.orgs = orgs
+        self.secrets = secrets
+
+    # -------------------------------------------------------------- results
+
+    def record(self, where: Repo, nonce: str, result: dict[str, Any], ts_key: str, now: float | None = None) -> None:
+        """Burn the nonce and store the result in one transaction: both happen or neither.
+
+        Raises NonceUsed or DuplicateResult (same repo/platform/branch/timestamp).
+        """
+        now = time.time() if now is None else now
+        nonce_item = {
+            "PK": f"NONCE#{where.owner}/{where.repo}/{where.platform}/{where.branch}",
+            "SK": nonce,
+            "ExpiresAt": int(now) + self.nonce_ttl_s,
+            "UsedAt": int(now),
+        }
+        item = {
+            "PK": f"TEST#{where.owner}#{where.repo}",
+            "SK": f"RESULT#{where.platform}#{where.branch}#{ts_key}",
+            "GSI1PK": where.latest_key,
+            "GSI1SK": ts_key,
+            "ExpiresAt": int(now) + self.result_ttl_s,
+            "owner": where.owner,
+            "repo": where.repo,
+            "branch": where.branch,
+            **result,
+        }
+        writes = [Write(self.nonces, Put(nonce_item, Absent())), Write(self.results, Put(item, Absent()))]
+        for attempt in range(5):
+            try:
+                self.results.transact(writes)
+                return
+            except TransactionCanceled as e:
+                if e.reasons[0] == "ConditionalCheckFailed":
+                    raise NonceUsed() from None
+                if len(e.reasons) > 1 and e.reasons[1] == "ConditionalCheckFailed":
+                    raise DuplicateResult() from None
+                if attempt == 4 or not any(r == "TransactionConflict" for r in e.reasons):
+                    raise
+                time.sleep(0.01 * (attempt + 1))  # a concurrent transaction on the same nonce
+
+    def latest(self, where: Repo) -> dict[str, Any] | None:
+        page = self.results.query(where.latest_key, index="GSI1", limit=1, descending=True)
+        return page.items[0] if page.items else None
+
+    def history(self, where: Repo, limit: int = 20, cursor: str | None = None) -> Page:
+        return self.results.query(where.latest_key, index="GSI1", limit=limit, descending=True, cursor=cursor)
+
+    # -------------------------------------------------------------- orgs
+
+    def org_secret(self, org: str, kind: str) -> OrgSecret | None:
+        row = self.orgs.get({"PK": f"ORG#{org.lower()}", "SK": f"CONST#GITHUB#{kind}"})
+        if row is None:
+            return None
+        value = self.secrets.get(row["SecretName"])
+        if value is None:
+            return None
+        return OrgSecret(org.lower(), kind, row["SecretName"], value, bool(row.get("V2Only", False)))
+
+    def register_org(
+        self, org: str, kind: str, secret: str, *, secret_name: str | None = None, v2_only: bool = False
+    ) -> bool:
+        """Idempotent: True when anything changed."""
+        if kind not in KINDS:
+            raise ValueError(f"type must be one of {', '.join(KINDS)}")
+        if not org.strip() or not secret:
+            raise ValueError("org and secret must not be empty")
+        org = org.strip().lower()
+        name = secret_name or f"badges/{org}/{kind}"
+        key = {"PK": f"ORG#{org}", "SK": f"CONST#GITHUB#{kind}"}
+        wanted = {**key, "Org": org, "Type": kind, "SecretName": name, "V2Only": v2_only}
+        changed = self.secrets.put(name, secret)
+        if self.orgs.get(key) != wanted:
+            self.orgs.put(wanted)
+            changed = True
+        return changed
+
+

@@ -1,0 +1,239 @@
+"""NuGet versions and version ranges, as the badge query `version=` uses them.
+
+NuGet orders versions by SemVer 2.0 precedence but allows 1 to 4 numeric parts, so `1.0`, `1.0.0`
+and `1.0.0.0` are one version. Badges print a version exactly as upstream published it, so a
+`Version` keeps its original text; ordering and equality use only its precedence.
+
+Parsing is hand-written (no regex) so importing this module does no work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+MAX_RANGE_LENGTH = 256  # a query parameter; anything longer is not a range anyone meant
+
+_Key = tuple[tuple[int, int, int, int], int, tuple[tuple[int, int | str], ...]]
+
+
+def _identifiers_ok(text: str) -> bool:
+    """Dot-separated, non-empty identifiers of ASCII letters, digits and hyphens."""
+    for ident in text.split("."):
+        if not ident or not all(c.isalnum() or c == "-" for c in ident):
+            return False
+    return True
+
+
+def _numeric_parts(text: str, low: int, high: int) -> tuple[int, ...] | None:
+    parts = text.split(".")
+    if not low <= len(parts) <= high or not all(p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Version:
+    """A parsed NuGet version. Compares by precedence; `str()` is the text as published.
+
+    Build metadata is ignored for ordering and equality, prerelease labels compare
+    case-insensitively (as NuGet does), so `1.0.0-Beta+x` == `1.0.0-beta`.
+    """
+
+    sort_key: _Key = field(repr=False)
+    release: tuple[int, int, int, int] = field(compare=False)
+    prerelease: tuple[str, ...] = field(compare=False)
+    build: str = field(compare=False)
+    text: str = field(compare=False)
+
+    @property
+    def is_prerelease(self) -> bool:
+        return bool(self.prerelease)
+
+    @property
+    def prerelease_label(self) -> str:
+        return ".".join(self.prerelease)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Version({self.text!r})"
+
+
+def parse_version(s: str) -> Version | None:
+    """NuGet SemVer 2.0 text → `Version`, or None when it is not one (no leading `v`, no spaces).
+
+    Numeric prerelease identifiers with leading zeros are accepted and compared numerically:
+    versions come from upstream feeds, and we would rather rank an odd one than drop it.
+    """
+    if not isinstance(s, str) or not s or not s.isascii():
+        return None
+    core, plus, build = s.partition("+")
+    if plus and not _identifiers_ok(build):
+        return None
+    release_text, dash, pre_text = core.partition("-")
+    if dash and not _identifiers_ok(pre_text):
+        return None
+    numbers = _numeric_parts(release_text, 1, 4)
+    if numbers is None:
+        return None
+    release = (numbers + (0, 0, 0))[:4]
+    prerelease = tuple(pre_text.split(".")) if dash else ()
+    labels = tuple((0, int(p)) if p.isdigit() else (1, p.lower()) for p in prerelease)
+    # A stable version (flag 1) outranks every prerelease (flag 0) of the same release.
+    key: _Key = (release, 0 if prerelease else 1, labels)  # type: ignore[assignment]
+    return Version(key, release, prerelease, build, s)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Floating:
+    """A floating range such as `1.*`, `1.2.*`, `*`, `1.0.0-*`, `1.0.0-beta.*` or `1.*-*`.
+
+    `fixed` are the leading numeric parts a version must share (all four when only the prerelease
+    floats); `prerelease_prefix` is None when the prerelease does not float, else the text a
+    prerelease label must start with (case-insensitive; `""` for `-*`).
+    """
+
+    fixed: tuple[int, ...]
+    prerelease_prefix: str | None
+
+    def contains(self, v: Version) -> bool:
+        if v.release[: len(self.fixed)] != self.fixed:
+            return False
+        if self.prerelease_prefix is None or not v.is_prerelease:
+            return True
+        return v.prerelease_label.lower().startswith(self.prerelease_prefix.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRange:
+    """A NuGet version range: bounds (`[1.0,2.0)`, `1.0` = ≥ 1.0, `[1.0]`) or a floating range.
+
+    Floating ranges match by prefix, not by NuGet's restore rule (which treats `1.*` as ≥ 1.0 and
+    merely *prefers* 1.x): a badge asking for `1.*` should never show 2.0.
+    """
+
+    min: Version | None = None
+    min_inclusive: bool = False
+    max: Version | None = None
+    max_inclusive: bool = False
+    floating: Floating | None = None
+    text: str = ""
+
+    @property
+    def implies_prerelease(self) -> bool:
+        """True for floating-prerelease ranges (`1.0.0-*`, `1.0.0-rc.*`, `*-*`): asking for them
+        only makes sense if prereleases may match, so they opt in even when `prerelease=false`."""
+        return self.floating is not None and self.floating.prerelease_prefix is not None
+
+    def contains(self, v: Version) -> bool:
+        """Range membership only; whether prereleases are wanted is `best_match`'s decision."""
+        if self.floating is not None:
+            return self.floating.contains(v)
+        if self.min is not None and (v < self.min or (v == self.min and not self.min_inclusive)):
+            return False
+        if self.max is not None and (v > self.max or (v == self.max and not self.max_inclusive)):
+            return False
+        return True
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _bound(text: str, whole: str) -> Version | None:
+    if not text:
+        return None
+    v = parse_version(text)
+    if v is None:
+        raise ValueError(f"invalid version {text!r} in range {whole!r}")
+    return v
+
+
+def _parse_floating(s: str) -> Floating:
+    numeric, dash, pre = s.partition("-")
+    prefix: str | None = None
+    if dash:
+        if pre.count("*") != 1 or not pre.endswith("*"):
+            raise ValueError(f"invalid floating range {s!r}")
+        prefix = pre[:-1]
+        if prefix and not (prefix.isascii() and _identifiers_ok(prefix.removesuffix("."))):
+            raise ValueError(f"invalid floating prerelease in {s!r}")
+    if "*" in numeric:
+        if numeric == "*":
+            return Floating((), prefix)
+        head = numeric.removesuffix(".*")
+        fixed = _numeric_parts(head, 1, 3) if head != numeric and head.isascii() else None
+        if fixed is None:
+            raise ValueError(f"invalid floating range {s!r}")
+        return Floating(fixed, prefix)
+    if prefix is None:  # the only `*` sits after a `+` or elsewhere it cannot float
+        raise ValueError(f"invalid floating range {s!r}")
+    fixed = _numeric_parts(numeric, 1, 4) if numeric.isascii() else None
+    if fixed is None:
+        raise ValueError(f"invalid floating range {s!r}")
+    return Floating((fixed + (0, 0, 0))[:4], prefix)
+
+
+def parse_range(s: str) -> VersionRange:
+    """Parse a NuGet range; raises ValueError on anything that is not one.
+
+    Whitespace around the range and its bounds is ignored. Empty ranges (`(1.0,1.0)`,
+    `[2.0,1.0]`) and ranges without any bound (`(,)`) are rejected rather than matching nothing.
+    Floating versions are accepted only on their own, not as a bound inside brackets.
+    """
+    if not isinstance(s, str):
+        raise ValueError("version range must be a string")
+    text = s.strip()
+    if not text:
+        raise ValueError("empty version range")
+    if len(text) > MAX_RANGE_LENGTH:
+        raise ValueError("version range too long")
+    if text[0] not in "[(":
+        if "*" in text:
+            return VersionRange(floating=_parse_floating(text), text=text)
+        v = _bound(text, text)
+        return VersionRange(min=v, min_inclusive=True, text=text)
+    if len(text) < 2 or text[-1] not in ")]":
+        raise ValueError(f"unbalanced version range {text!r}")
+    lo_incl, hi_incl = text[0] == "[", text[-1] == "]"
+    inner = text[1:-1]
+    if "," not in inner:
+        if not (lo_incl and hi_incl):
+            raise ValueError(f"a single-version range must be written [x]: {text!r}")
+        exact = _bound(inner.strip(), text)
+        if exact is None:
+            raise ValueError(f"empty version range {text!r}")
+        return VersionRange(exact, True, exact, True, text=text)
+    parts = inner.split(",")
+    if len(parts) != 2:
+        raise ValueError(f"a version range has at most two bounds: {text!r}")
+    lo, hi = (_bound(p.strip(), text) for p in parts)
+    if lo is None and hi is None:
+        raise ValueError(f"version range without bounds {text!r}")
+    if lo is not None and hi is not None:
+        if lo > hi or (lo == hi and not (lo_incl and hi_incl)):
+            raise ValueError(f"version range matches nothing: {text!r}")
+    return VersionRange(lo, lo_incl, hi, hi_incl, text=text)
+
+
+def best_match(
+    versions: Iterable[str], range: VersionRange | None = None, prerelease: bool = False
+) -> str | None:
+    """The highest version (as published) that parses, is in `range` and is stable unless
+    `prerelease` is true or the range is a floating-prerelease one (see `implies_prerelease`).
+
+    Unparseable entries are skipped. Among versions of equal precedence (`1.0` and `1.0.0`) the
+    first one listed wins.
+    """
+    allow_prerelease = prerelease or (range is not None and range.implies_prerelease)
+    best: Version | None = None
+    for text in versions:
+        v = parse_version(text)
+        if v is None or (v.is_prerelease and not allow_prerelease):
+            continue
+        if range is not None and not range.contains(v):
+            continue
+        if best is None or v > best:
+            best = v
+    return None if best is None else best.text

@@ -1,0 +1,69 @@
+"""CloudWatch Embedded Metric Format on stdout: metrics without an API call, as Powertools emits them."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
+
+MAX_METRICS_PER_DOCUMENT = 100
+
+
+class Metrics:
+    def __init__(self, namespace: str | None = None, service: str | None = None, stream: TextIO | None = None):
+        self.namespace = namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "lambdasmith"
+        self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or "service_undefined"
+        self.stream = stream
+        self.dimensions: dict[str, str] = {"service": self.service}
+        self.metadata: dict[str, Any] = {}
+        self._values: dict[str, list[float]] = {}
+        self._units: dict[str, str] = {}
+
+    def add(self, name: str, value: float = 1, unit: str = "Count") -> None:
+        self._values.setdefault(name, []).append(value)
+        self._units[name] = unit
+
+    def add_dimension(self, name: str, value: str) -> None:
+        self.dimensions[name] = value
+
+    def add_metadata(self, key: str, value: Any) -> None:
+        self.metadata[key] = value
+
+    def documents(self, now: float | None = None) -> list[dict[str, Any]]:
+        ts = int((time.time() if now is None else now) * 1000)
+        names = list(self._values)
+        docs = []
+        for i in range(0, len(names), MAX_METRICS_PER_DOCUMENT):
+            chunk = names[i : i + MAX_METRICS_PER_DOCUMENT]
+            doc: dict[str, Any] = {
+                "_aws": {
+                    "Timestamp": ts,
+                    "CloudWatchMetrics": [
+                        {
+                            "Namespace": self.namespace,
+                            "Dimensions": [list(self.dimensions)],
+                            "Metrics": [{"Name": n, "Unit": self._units[n]} for n in chunk],
+                        }
+                    ],
+                },
+                **self.dimensions,
+                **self.metadata,
+            }
+            for n in chunk:
+                vals = self._values[n]
+                doc[n] = vals[0] if len(vals) == 1 else vals
+            docs.append(doc)
+        return docs
+
+    def flush(self) -> None:
+        """Write what was added since the last flush (nothing when nothing was added)."""
+        out = self.stream or sys.stdout
+        for doc in self.documents():
+            out.write(json.dumps(doc, separators=(",", ":")) + "\n")
+        self._values.clear()
+        self._units.clear()
+        self.metadata.clear()

@@ -1,0 +1,146 @@
+"""What API Gateway (HTTP API) and Function URLs do in front of a function, on one machine:
+an HTTP request becomes a payload 2.0 event, the function's result becomes the HTTP response."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
+
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class Context:
+    """The Lambda context object, as handlers read it."""
+
+    function_name: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 128
+    timeout_s: float = 30.0
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        return f"arn:aws:lambda:{region}:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
+
+
+_TEXT_TYPES = ("application/json", "application/xml", "application/x-www-form-urlencoded", "text/")
+
+
+def v2_event(
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str = "127.0.0.1",
+    request_id: str | None = None,
+    host: str = "localhost",
+) -> dict[str, Any]:
+    path, _, query = target.partition("?")
+    merged: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        n = name.lower()
+        if n == "cookie":
+            cookies.extend(c.strip() for c in value.split(";") if c.strip())
+            continue
+        merged[n] = f"{merged[n]},{value}" if n in merged else value
+    qs: dict[str, str] = {}
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        qs[k] = f"{qs[k]},{v}" if k in qs else v
+    ctype = merged.get("content-type", "")
+    binary = bool(body) and not any(ctype.startswith(t) for t in _TEXT_TYPES)
+    if not binary:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            binary = True
+    now = time.time()
+    request_id = request_id or str(uuid.uuid4())
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path or "/",
+        "rawQueryString": query,
+        "headers": merged,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": host,
+            "domainPrefix": host.split(".")[0],
+            "http": {
+                "method": method.upper(),
+                "path": path or "/",
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": merged.get("user-agent", ""),
+            },
+            "requestId": request_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": binary,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if qs:
+        event["queryStringParameters"] = qs
+    if body:
+        event["body"] = base64.b64encode(body).decode("ascii") if binary else text
+    return event
+
+
+@dataclass
+class HttpResult:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def v2_result(result: Any) -> HttpResult:
+    """Interpret a function's return value the way HTTP API / Function URLs do (payload 2.0)."""
+    if isinstance(result, dict) and "statusCode" in result:
+        try:
+            status = int(result["statusCode"])
+        except (TypeError, ValueError):
+            return _bad_gateway("statusCode is not a number")
+        headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
+        for k, vs in (result.get("multiValueHeaders") or {}).items():
+            headers.extend((str(k), str(v)) for v in vs)
+        headers.extend(("Set-Cookie", str(c)) for c in result.get("cookies") or [])
+        raw = result.get("body")
+        if raw is None:
+            body = b""
+        elif result.get("isBase64Encoded"):
+            try:
+                body = base64.b64decode(raw)
+            except (ValueError, TypeError):
+                return _bad_gateway("body is not valid base64")
+        else:
+            body = str(raw).encode("utf-8")
+        return HttpResult(status, headers, body)
+    # No statusCode: the whole result is a JSON body.
+    text = result if isinstance(result, str) else json.dumps(result)
+    return HttpResult(200, [("Content-Type", "application/json")], text.encode("utf-8"))
+
+
+def _bad_gateway(why: str) -> HttpResult:
+    body = json.dumps({"message": "Internal Server Error", "detail": why}).encode()
+    return HttpResult(502, [("Content-Type", "application/json")], body)

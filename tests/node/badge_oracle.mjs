@@ -1,0 +1,18 @@
+// Test oracle: renders badges with the real badge-maker so tests/test_svg.py can compare.
+// Usage: node badge_oracle.mjs NODE_MODULES_DIR < {"badges": [...], "widths": [[text, font], ...]}
+// Prints {"badges": [svg...], "widths": [number...]} as JSON on stdout.
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+
+const modules = resolve(process.argv[2])
+const { makeBadge } = await import(
+  pathToFileURL(join(modules, 'badge-maker', 'lib', 'index.js')).href
+)
+const measure = createRequire(join(modules, 'noop.js'))('anafanafo')
+
+const request = JSON.parse(readFileSync(0, 'utf8'))
+const badges = (request.badges || []).map(spec => makeBadge(spec))
+const widths = (request.widths || []).map(([text, font]) => measure(text, { font }))
+process.stdout.write(JSON.stringify({ badges, widths }))
