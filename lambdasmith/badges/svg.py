@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_right
+from collections.abc import Mapping
 from functools import cache
 
 from lambdasmith.badges import verdana
@@ -78,9 +79,28 @@ _CSS_NAMES = (
 )
 
 # What JavaScript's String.prototype.trim() and regex \s treat as white space.
-_JS_SPACE = "\t\n\x0b\x0c\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_SPACE = (
+    "\t\n\x0b\x0c\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+# Upper-case pairs newer than Python 3.11's Unicode 14 that node's ICU (Unicode 17) applies in
+# toUpperCase(): (first, last, offset to the capital). Harmless once Python knows them too.
+_NEWER_CAPITALS = (
+    (0x019B, 0x019B, 0xA7DC - 0x019B),
+    (0x0264, 0x0264, 0xA7CB - 0x0264),
+    (0x1C8A, 0x1C8A, -1),
+    (0xA7CD, 0xA7CD, -1),
+    (0xA7CF, 0xA7CF, -1),
+    (0xA7D3, 0xA7D3, -1),
+    (0xA7D5, 0xA7D5, -1),
+    (0xA7DB, 0xA7DB, -1),
+    (0x10D70, 0x10D85, -0x20),
+    (0x16EBB, 0x16ED3, -0x1B),
+)
 
 FONT_FAMILY = "Verdana,Geneva,DejaVu Sans,sans-serif"
+
+Attrs = dict[str, str | float]
 
 
 # --- colors -------------------------------------------------------------------------------
@@ -92,28 +112,37 @@ def _css_names() -> dict[str, tuple[int, int, int]]:
     return {name: (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)) for name, h in pairs}
 
 
-@cache
-def _patterns() -> dict[str, re.Pattern[str]]:
-    s, d = f"[{re.escape(_JS_SPACE)}]", "[0-9]"
+def _color_syntax() -> dict[str, str]:
+    """css-color-converter's grammar (JS regex semantics: ASCII digits, JS white space)."""
+    s, d = "[\\t-\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]", "[0-9]"
     alpha = rf"(?:0|1|0?\.{d}+|{d}+%)"
-
-    def rgb(num: str, sep: str, asep: str) -> re.Pattern[str]:
-        return re.compile(rf"rgba?\({s}*({num}){sep}({num}){sep}({num})(?:{asep}{alpha})?{s}*\)")
-
     comma, space, slash = f"{s}*,{s}*", f"{s}+", f"{s}*/{s}*"
+
+    def rgb(num: str, sep: str, asep: str) -> str:
+        return rf"rgba?\({s}*({num}){sep}({num}){sep}({num})(?:{asep}{alpha})?{s}*\)"
+
     return {
-        "bare_hex": re.compile(r"(?:[0-9a-fA-F]{3}){1,2}"),
-        "hex": re.compile(r"#(?:[0-9a-fA-F]{2}){3,4}|#[0-9a-fA-F]{3,4}"),
         "rgb": rgb(f"{d}+", comma, comma),
         "rgbperc": rgb(f"{d}+%", comma, comma),
         "rgbfn": rgb(f"{d}+", space, slash),
         "rgbpercfn": rgb(f"{d}+%", space, slash),
-        "hsl": re.compile(
-            rf"hsla?\({s}*({d}+)(deg|rad|grad|turn)?{comma}({d}+)%{comma}({d}+)%(?:{comma}{alpha})?{s}*\)"
-        ),
-        "illegal_xml": re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"),
-        "leading_int": re.compile(r"-?[0-9]+"),
+        "hsl": rf"hsla?\({s}*({d}+)(deg|rad|grad|turn)?{comma}({d}+)%{comma}({d}+)%(?:{comma}{alpha})?{s}*\)",
     }
+
+
+_SYNTAX = {
+    "bare_hex": r"(?:[0-9a-fA-F]{3}){1,2}",
+    "hex": r"#(?:[0-9a-fA-F]{2}){3,4}|#[0-9a-fA-F]{3,4}",
+    "illegal_xml": "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]",
+    "leading_int": r"-?[0-9]+",
+    **_color_syntax(),
+}
+
+
+@cache
+def _re(name: str) -> re.Pattern[str]:
+    """Compiled on first use: a badge in hex colors never pays for the rgb()/hsl() grammar."""
+    return re.compile(_SYNTAX[name])
 
 
 def normalize_color(color: str | None) -> str | None:
@@ -129,7 +158,7 @@ def normalize_color(color: str | None) -> str | None:
         return BADGE_COLORS[color]
     if color in ALIASES:
         return BADGE_COLORS[ALIASES[color]]
-    if _patterns()["bare_hex"].fullmatch(color):
+    if _re("bare_hex").fullmatch(color):
         return "#" + color.lower()
     if _rgb(color) is not None:
         return color.lower()
@@ -141,21 +170,21 @@ def _rgb(color: str) -> tuple[float, float, float] | None:
     named = _css_names().get(color)
     if named is not None:
         return named
-    p = _patterns()
-    if p["hex"].fullmatch(color):
+    if _re("hex").fullmatch(color):
         h = color[1:]
         h = h if len(h) >= 6 else "".join(c * 2 for c in h)
         return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
     for kind in ("rgb", "rgbperc", "rgbfn", "rgbpercfn"):
-        m = p[kind].fullmatch(color)
+        m = _re(kind).fullmatch(color)
         if m:
             parts = (_digits(g.rstrip("%")) * 255 / 100 if g.endswith("%") else _digits(g) for g in m.groups())
             return _clamped(*parts)
-    m = p["hsl"].fullmatch(color)
+    m = _re("hsl").fullmatch(color)
     if m:
         hue, unit, sat, light = m.groups()
         factor = {"deg": 1, "grad": 0.9, "rad": 180 / math.pi, "turn": 360}[unit or "deg"]
-        return _clamped(*_hsl_to_rgb(_js_round(factor * _digits(hue) * 100000) / 100000, _digits(sat), _digits(light)))
+        degrees = _js_round(factor * _digits(hue) * 100000) / 100000  # css-unit-converter's 5 decimals
+        return _clamped(*_hsl_to_rgb(degrees, _digits(sat), _digits(light)))
     return None
 
 
@@ -190,7 +219,7 @@ def _clamped(*values: float) -> tuple[float, float, float]:
     """css-color-converter keeps parseInt(v) clamped to 0..255; parseInt reads JS's number string."""
     out = []
     for v in values:
-        m = _patterns()["leading_int"].match(_js_num(v))
+        m = _re("leading_int").match(_js_num(v))
         n = float(int(m.group())) if m else math.nan
         out.append(n if math.isnan(n) else max(min(n, 255.0), 0.0))
     return out[0], out[1], out[2]
@@ -214,15 +243,20 @@ def _text_colors(fill: str) -> tuple[str, str]:
 
 def _measure(text: str, font: str) -> float:
     """anafanafo's width: table widths summed in order; controls are 0, unknowns are an 'm'."""
-    starts, ends, widths = verdana.table(font)
-    em = widths[bisect_right(starts, ord("m")) - 1]
+    latin1 = verdana.latin1(font)  # most badges never need the full table decoded
+    em = latin1[ord("m")] or 0.0
     total = 0.0
     for ch in text:
         cp = ord(ch)
         if cp <= 31 or cp == 127:
             continue
-        i = bisect_right(starts, cp) - 1
-        total += widths[i] if i >= 0 and cp <= ends[i] else em
+        if cp < 256:
+            width = latin1[cp]
+        else:
+            starts, ends, widths = verdana.table(font)
+            i = bisect_right(starts, cp) - 1
+            width = widths[i] if i >= 0 and cp <= ends[i] else None
+        total += em if width is None else width
     return total
 
 
@@ -235,6 +269,16 @@ def _preferred_width(text: str) -> int:
     """Truncated, then bumped to odd "to increase chances of pixel grid alignment"."""
     width = int(_measure(text, "NORMAL_11"))
     return width + 1 if width % 2 == 0 else width
+
+
+@cache
+def _newer_capitals() -> dict[int, int]:
+    return {cp: cp + delta for first, last, delta in _NEWER_CAPITALS for cp in range(first, last + 1)}
+
+
+def _js_upper(text: str) -> str:
+    """String.prototype.toUpperCase() as node 20 does it (full mappings, e.g. ß -> SS)."""
+    return text.upper().translate(_newer_capitals())
 
 
 def _js_length(text: str) -> int:
@@ -271,7 +315,7 @@ def _js_num(x: float) -> str:
 
 
 def _esc(text: str) -> str:
-    text = _patterns()["illegal_xml"].sub("", text)
+    text = _re("illegal_xml").sub("", text)
     return (
         text.replace("&", "&amp;")
         .replace("<", "&lt;")
@@ -281,26 +325,27 @@ def _esc(text: str) -> str:
     )
 
 
-def _tag(name: str, attrs: dict[str, str | float], content: str | None = None) -> str:
+def _tag(name: str, attrs: Mapping[str, str | float], content: str | None = None) -> str:
     """One element; `content` is markup (already escaped), None makes it self-closing."""
     rendered = "".join(f' {k}="{_js_num(v) if isinstance(v, (int, float)) else _esc(v)}"' for k, v in attrs.items())
     return f"<{name}{rendered}/>" if content is None else f"<{name}{rendered}>{content}</{name}>"
 
 
 def _document(width: float, height: int, accessible: str, body: str) -> str:
-    attrs = {"xmlns": "http://www.w3.org/2000/svg", "width": width, "height": height, "role": "img", "aria-label": accessible}
+    attrs: Attrs = {"xmlns": "http://www.w3.org/2000/svg", "width": width, "height": height}
+    attrs |= {"role": "img", "aria-label": accessible}
     return _tag("svg", attrs, _tag("title", {}, _esc(accessible)) + body)
 
 
 def _foreground(font_size: int, texts: str) -> str:
-    attrs = {"fill": "#fff", "text-anchor": "middle", "font-family": FONT_FAMILY}
+    attrs: Attrs = {"fill": "#fff", "text-anchor": "middle", "font-family": FONT_FAMILY}
     attrs |= {"text-rendering": "geometricPrecision", "font-size": font_size}
     return _tag("g", attrs, texts)
 
 
-def _with_fill(attrs: dict[str, str | float], text_color: str) -> dict[str, str | float]:
+def _with_fill(attrs: Mapping[str, str | float], text_color: str) -> Mapping[str, str | float]:
     # The foreground group already fills with #fff, so only a dark fill is spelled out.
-    return attrs if text_color == "#fff" else attrs | {"fill": text_color}
+    return attrs if text_color == "#fff" else {**attrs, "fill": text_color}
 
 
 # --- layouts ------------------------------------------------------------------------------
@@ -309,15 +354,21 @@ _BLUR = '<filter id="blur"><feGaussianBlur stdDeviation="16"/></filter>'
 _STOPS = {
     "flat": '<stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/>',
     "plastic": (
-        '<stop offset="0" stop-color="#fff" stop-opacity=".7"/><stop offset=".1" stop-color="#aaa" stop-opacity=".1"/>'
-        '<stop offset=".9" stop-color="#000" stop-opacity=".3"/><stop offset="1" stop-color="#000" stop-opacity=".5"/>'
+        '<stop offset="0" stop-color="#fff" stop-opacity=".7"/>'
+        '<stop offset=".1" stop-color="#aaa" stop-opacity=".1"/>'
+        '<stop offset=".9" stop-color="#000" stop-opacity=".3"/>'
+        '<stop offset="1" stop-color="#000" stop-opacity=".5"/>'
     ),
 }
 
 
 def _classic(style: str, label: str, message: str, color: str, label_color: str | None) -> str:
     """flat, flat-square and plastic: one geometry, 20px (plastic 18px) high, 5px padding."""
-    height, y_shift, shadow = {"flat": (20, 0, True), "flat-square": (20, 0, False), "plastic": (18, -10, True)}[style]
+    height, y_shift, shadow = {
+        "flat": (20, 0, True),
+        "flat-square": (20, 0, False),
+        "plastic": (18, -10, True),
+    }[style]
     has_label = bool(label) or label_color is not None
     left_color = (label_color or DEFAULT_LABEL_COLOR) if has_label else color
     label_width = _preferred_width(label) if label else 0
@@ -334,11 +385,14 @@ def _classic(style: str, label: str, message: str, color: str, label_color: str 
         x, y, length = 10 * (margin + 0.5 * text_width + 5), 140 + y_shift, 10 * text_width
         body = _esc(content)
         if not shadow:
-            return _tag("text", _with_fill({"x": x, "y": y, "textLength": length, "transform": "scale(.1)"}, text_color), body)
-        blurred = _tag("text", {"x": x, "y": y + 10, "fill-opacity": ".8", "filter": "url(#blur)", "textLength": length}, body)
+            flat: Attrs = {"x": x, "y": y, "textLength": length, "transform": "scale(.1)"}
+            return _tag("text", _with_fill(flat, text_color), body)
+        blur: Attrs = {"x": x, "y": y + 10, "fill-opacity": ".8", "filter": "url(#blur)", "textLength": length}
+        blurred = _tag("text", blur, body)
         faint = _tag("text", {"x": x, "y": y + 10, "fill-opacity": ".3", "textLength": length}, body)
         front = _tag("text", _with_fill({"x": x, "y": y, "textLength": length}, text_color), body)
-        return _tag("g", {"transform": "scale(.1)"}, _tag("g", {"aria-hidden": "true", "fill": shadow_color}, blurred + faint) + front)
+        shadows = _tag("g", {"aria-hidden": "true", "fill": shadow_color}, blurred + faint)
+        return _tag("g", {"transform": "scale(.1)"}, shadows + front)
 
     rects = _tag("rect", {"width": left, "height": height, "fill": left_color})
     rects += _tag("rect", {"x": left, "width": right, "height": height, "fill": color})
@@ -347,11 +401,12 @@ def _classic(style: str, label: str, message: str, color: str, label_color: str 
     if style == "flat-square":
         body = _tag("g", {"shape-rendering": "crispEdges"}, rects) + foreground
     else:
+        radius = 3 if style == "flat" else 4
         gloss = _tag("rect", {"width": width, "height": height, "fill": "url(#s)"})
         body = (
             _BLUR
             + _tag("linearGradient", {"id": "s", "x2": 0, "y2": "100%"}, _STOPS[style])
-            + _tag("clipPath", {"id": "r"}, _tag("rect", {"width": width, "height": height, "rx": 3 if style == "flat" else 4}))
+            + _tag("clipPath", {"id": "r"}, _tag("rect", {"width": width, "height": height, "rx": radius}))
             + _tag("g", {"clip-path": "url(#r)"}, rects + gloss)
             + foreground
         )
@@ -361,7 +416,7 @@ def _classic(style: str, label: str, message: str, color: str, label_color: str 
 
 def _for_the_badge(label: str, message: str, color: str, label_color: str | None) -> str:
     """28px high, upper case, 10px Verdana (bold message), 1.25px letter spacing per code unit."""
-    label, message = label.upper(), message.upper()
+    label, message = _js_upper(label), _js_upper(message)
     label_width = int(_measure(label, "NORMAL_10")) + 1.25 * _js_length(label) if label else 0
     message_width = int(_measure(message, "BOLD_10")) + 1.25 * _js_length(message) if message else 0
     left = 12 + label_width + 12 if label else 0
@@ -370,7 +425,8 @@ def _for_the_badge(label: str, message: str, color: str, label_color: str | None
     left_color = label_color or DEFAULT_LABEL_COLOR
 
     def text(min_x: float, content: str, fill: str, width: float, bold: bool) -> str:
-        attrs: dict[str, str | float] = {"transform": "scale(.1)", "x": 10 * (min_x + 0.5 * width), "y": 175, "textLength": 10 * width}
+        x = 10 * (min_x + 0.5 * width)
+        attrs: Attrs = {"transform": "scale(.1)", "x": x, "y": 175, "textLength": 10 * width}
         if bold:
             attrs["font-weight"] = "bold"
         return _tag("text", _with_fill(attrs, _text_colors(fill)[0]), _esc(content))

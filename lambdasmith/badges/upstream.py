@@ -12,14 +12,19 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any, Callable
 
 from lambdasmith.kit.upstream import UpstreamClient, UpstreamError, UpstreamResponse, parse_link_header
+from lambdasmith.kit.values import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 MAX_PAGES = 50  # GitHub pages of 100: 5,000 versions is more than any package we badge
 MAX_CACHE_ENTRIES = 1024  # package ids come from public URLs; keep memory bounded
 GITHUB_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+
+Key = tuple[str, str, str]  # (provider, first URL, token fingerprint or "")
 
 
 class PackageNotFound(Exception):
@@ -34,52 +39,55 @@ class UpstreamUnavailable(Exception):
     """Upstream failed (transport error, 5xx, 429, rate limit, garbage) and nothing is cached."""
 
 
-@dataclass(frozen=True, slots=True)
-class Versions:
+class Versions(Record):
     """Version strings as upstream published them; `stale` means upstream failed and this is the
     last copy we had; `checked_at` is when upstream last confirmed it (clock seconds)."""
+
+    __slots__ = ("versions", "stale", "checked_at")
 
     versions: tuple[str, ...]
     stale: bool
     checked_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(Record):
+    __slots__ = ("versions", "etag", "last_modified", "checked_at", "failed_at")
+    _defaults = {"failed_at": None}
+
     versions: tuple[str, ...]
     etag: str | None
     last_modified: str | None
     checked_at: float
-    failed_at: float | None = None
+    failed_at: float | None
 
 
 class VersionCache:
-    """A bounded, thread-safe LRU of version indexes, keyed by (provider, first URL).
+    """A bounded, thread-safe LRU of version indexes, keyed by (provider, first URL, credential).
 
-    Keys never contain tokens: a GitHub URL names its org, and only that org's token is ever used
-    to fill or revalidate it.
+    A GitHub URL names its org, and the credential part is a SHA-256 fingerprint of the token that
+    filled the entry (never the token), so cached private data is only served to the same token.
     """
 
     def __init__(self, limit: int = MAX_CACHE_ENTRIES) -> None:
         self.limit = limit
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
 
-    def get(self, key: tuple[str, str]) -> _Entry | None:
+    def get(self, key: Key) -> _Entry | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
             return entry
 
-    def put(self, key: tuple[str, str], entry: _Entry) -> None:
+    def put(self, key: Key, entry: _Entry) -> None:
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.limit:
                 self._entries.popitem(last=False)
 
-    def pop(self, key: tuple[str, str]) -> None:
+    def pop(self, key: Key) -> None:
         with self._lock:
             self._entries.pop(key, None)
 
@@ -160,7 +168,7 @@ class PackageSource:
             return _Entry(tuple(v for v in found if isinstance(v, str)), resp.headers.get("etag"),
                           resp.headers.get("last-modified"), now)
 
-        return self._lookup(("nuget", url), refresh)
+        return self._lookup(("nuget", url, ""), refresh)
 
     # ------------------------------------------------------------------------------ GitHub
 
@@ -168,7 +176,10 @@ class PackageSource:
         """All versions of an org's NuGet package on GitHub Packages, following `Link: rel=next`.
 
         The combined list is cached under the first page's URL and revalidated with the first
-        page's validators: a 304 there keeps the whole cached list.
+        page's validators: a 304 there keeps the whole cached list. GitHub lists newest first, so
+        a new version changes page 1; a change confined to later pages (a deleted old version)
+        shows once the entry is refetched for another reason. Org and package are lower-cased
+        in the URL, as BadgeSmith does (GitHub matches them case-insensitively).
         """
         if not token:
             raise UpstreamAuthError(f"no token for organisation {org}")
@@ -195,7 +206,7 @@ class PackageSource:
                 versions += self._github_page(resp, org_name, pkg)
             return _Entry(tuple(versions), etag, last_modified, now)
 
-        return self._lookup(("github", first), refresh)
+        return self._lookup(("github", first, _fingerprint(token)), refresh)
 
     @staticmethod
     def _github_page(resp: UpstreamResponse, org: str, package: str) -> list[str]:
@@ -213,7 +224,7 @@ class PackageSource:
 
     # ------------------------------------------------------------------------------ cache
 
-    def _lookup(self, key: tuple[str, str], refresh: Callable[[_Entry | None, float], _Entry]) -> Versions:
+    def _lookup(self, key: Key, refresh: Callable[[_Entry | None, float], _Entry]) -> Versions:
         now = self._clock()
         entry = self._cache.get(key)
         if entry is not None:
@@ -239,6 +250,12 @@ class PackageSource:
             return self.client.get(url, headers)
         except UpstreamError as exc:
             raise UpstreamUnavailable(str(exc)) from exc
+
+
+def _fingerprint(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:32]
 
 
 def _conditional(entry: _Entry | None) -> dict[str, str]:

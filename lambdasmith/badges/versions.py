@@ -9,12 +9,16 @@ Parsing is hand-written (no regex) so importing this module does no work.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterable
+from lambdasmith.kit.values import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable
 
 MAX_RANGE_LENGTH = 256  # a query parameter; anything longer is not a range anyone meant
 
-_Key = tuple[tuple[int, int, int, int], int, tuple[tuple[int, int | str], ...]]
+if TYPE_CHECKING:
+    _Key = tuple[tuple[int, int, int, int], int, tuple[tuple[int, int | str], ...]]
 
 
 def _identifiers_ok(text: str) -> bool:
@@ -32,19 +36,38 @@ def _numeric_parts(text: str, low: int, high: int) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts)
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Version:
+class Version(Record):
     """A parsed NuGet version. Compares by precedence; `str()` is the text as published.
 
     Build metadata is ignored for ordering and equality, prerelease labels compare
     case-insensitively (as NuGet does), so `1.0.0-Beta+x` == `1.0.0-beta`.
     """
 
-    sort_key: _Key = field(repr=False)
-    release: tuple[int, int, int, int] = field(compare=False)
-    prerelease: tuple[str, ...] = field(compare=False)
-    build: str = field(compare=False)
-    text: str = field(compare=False)
+    __slots__ = ("sort_key", "release", "prerelease", "build", "text")
+
+    sort_key: _Key
+    release: tuple[int, int, int, int]
+    prerelease: tuple[str, ...]
+    build: str
+    text: str
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Version) and self.sort_key == other.sort_key
+
+    def __hash__(self) -> int:
+        return hash(self.sort_key)
+
+    def __lt__(self, other: Version) -> bool:
+        return self.sort_key < other.sort_key
+
+    def __le__(self, other: Version) -> bool:
+        return self.sort_key <= other.sort_key
+
+    def __gt__(self, other: Version) -> bool:
+        return self.sort_key > other.sort_key
+
+    def __ge__(self, other: Version) -> bool:
+        return self.sort_key >= other.sort_key
 
     @property
     def is_prerelease(self) -> bool:
@@ -86,14 +109,15 @@ def parse_version(s: str) -> Version | None:
     return Version(key, release, prerelease, build, s)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, slots=True)
-class Floating:
+class Floating(Record):
     """A floating range such as `1.*`, `1.2.*`, `*`, `1.0.0-*`, `1.0.0-beta.*` or `1.*-*`.
 
     `fixed` are the leading numeric parts a version must share (all four when only the prerelease
     floats); `prerelease_prefix` is None when the prerelease does not float, else the text a
     prerelease label must start with (case-insensitive; `""` for `-*`).
     """
+
+    __slots__ = ("fixed", "prerelease_prefix")
 
     fixed: tuple[int, ...]
     prerelease_prefix: str | None
@@ -106,20 +130,22 @@ class Floating:
         return v.prerelease_label.lower().startswith(self.prerelease_prefix.lower())
 
 
-@dataclass(frozen=True, slots=True)
-class VersionRange:
+class VersionRange(Record):
     """A NuGet version range: bounds (`[1.0,2.0)`, `1.0` = ≥ 1.0, `[1.0]`) or a floating range.
 
     Floating ranges match by prefix, not by NuGet's restore rule (which treats `1.*` as ≥ 1.0 and
     merely *prefers* 1.x): a badge asking for `1.*` should never show 2.0.
     """
 
-    min: Version | None = None
-    min_inclusive: bool = False
-    max: Version | None = None
-    max_inclusive: bool = False
-    floating: Floating | None = None
-    text: str = ""
+    __slots__ = ("min", "min_inclusive", "max", "max_inclusive", "floating", "text")
+    _defaults = {"min": None, "min_inclusive": False, "max": None, "max_inclusive": False, "floating": None, "text": ""}
+
+    min: Version | None
+    min_inclusive: bool
+    max: Version | None
+    max_inclusive: bool
+    floating: Floating | None
+    text: str
 
     @property
     def implies_prerelease(self) -> bool:

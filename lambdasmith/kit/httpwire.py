@@ -54,6 +54,7 @@ class Connection:
         self.sock: socket.socket | None = None
         self.file: BinaryIO | None = None
         self.used = False  # has answered at least one request (so it may have gone stale)
+        self.max_body: int | None = None
 
     def open(self) -> None:
         sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
@@ -74,8 +75,11 @@ class Connection:
                     pass
         self.sock = self.file = None
 
-    def request(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes = b"") -> tuple[Response, bool]:
+    def request(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes = b"", max_body: int | None = None
+    ) -> tuple[Response, bool]:
         """Send one request; the response and whether the connection may be reused."""
+        self.max_body = max_body
         lines = [f"{method} {target} HTTP/1.1"]
         names = set()
         for k, v in headers:
@@ -140,7 +144,10 @@ class Connection:
                 body = self._read_exact(n)
             else:
                 assert self.file is not None
-                body = self.file.read()  # delimited by close
+                limit = -1 if self.max_body is None else self.max_body + 1
+                body = self.file.read(limit)  # delimited by close
+                if self.max_body is not None and len(body) > self.max_body:
+                    raise WireError(f"response body exceeds {self.max_body} bytes")
                 keep = False
         return Response(status, reason, headers, body), keep
 
@@ -164,6 +171,8 @@ class Connection:
 
     def _read_exact(self, n: int) -> bytes:
         assert self.file is not None
+        if self.max_body is not None and n > self.max_body:
+            raise WireError(f"response body exceeds {self.max_body} bytes")
         data = self.file.read(n)
         if len(data) != n:
             raise Disconnected(f"connection closed after {len(data)} of {n} body bytes")
@@ -182,6 +191,8 @@ class Connection:
                 return b"".join(chunks)
             chunks.append(self._read_exact(size))
             self._readline()
+            if self.max_body is not None and sum(map(len, chunks)) > self.max_body:
+                raise WireError(f"response body exceeds {self.max_body} bytes")
 
 
 _tls = None
@@ -232,6 +243,7 @@ class Pool:
         headers: list[tuple[str, str]] | None = None,
         body: bytes = b"",
         timeout: float | None = None,
+        max_body: int | None = None,
     ) -> Response:
         """One request. A stale pooled connection is replaced transparently, once; any other
         failure raises (retry policy belongs to the caller, who knows what is safe to repeat)."""
@@ -244,14 +256,14 @@ class Pool:
         elif timeout is not None:
             conn.timeout = timeout
         try:
-            response, keep = conn.request(method, target, headers or [], body)
+            response, keep = conn.request(method, target, headers or [], body, max_body)
         except (Disconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
             conn.close()
             if fresh:
                 raise
             conn = Connection(scheme, host, port, self.timeout if timeout is None else timeout)
             try:
-                response, keep = conn.request(method, target, headers or [], body)
+                response, keep = conn.request(method, target, headers or [], body, max_body)
             except BaseException:
                 conn.close()
                 raise

@@ -105,7 +105,9 @@ class SqliteTable:
             new = update.apply(current, {self.spec.pk: pk, self.spec.sk: sk})
             _, _, body = self._prepare(new)
             self._store(conn, pk, sk, new, body)
-        return new
+        # What a later get returns (tuples become lists), sharing nothing with `update`.
+        stored: Item = json.loads(body)
+        return stored
 
     def delete(self, key: Item, condition: Condition | None = None) -> Item | None:
         pk, sk = self._key(key)
@@ -138,55 +140,47 @@ class SqliteTable:
         start = _decode_cursor(cursor, self._cursor_names(index), ipk, pk)
 
         if index is None:
-            cols, where, params = "sk", ["tbl = ?", "pk = ?"], [self.name, pk]
-            order = ["sk"]
-            sql = "SELECT sk, body FROM table_items WHERE "
-            where.append(_LIVE)
+            sql = "SELECT sk, body FROM table_items WHERE tbl = ? AND pk = ? AND " + _LIVE
+            params: list[Any] = [self.name, pk, time.time()]
+            column, order = "sk", ["sk"]
+            after = None if start is None else [start[self.spec.sk]]
         else:
-            cols, where, params = "g.gsk", ["g.tbl = ?", "g.idx = ?", "g.gpk = ?"], [
-                self.name,
-                index,
-                pk,
-            ]
-            order = ["g.gsk", "g.pk", "g.sk"]
+            # Ties on the index sort key are broken by the table key, so cursors stay exact.
             sql = (
                 "SELECT g.gsk, g.pk, g.sk, i.body FROM table_gsi g JOIN table_items i"
-                " ON i.tbl = g.tbl AND i.pk = g.pk AND i.sk = g.sk WHERE "
+                " ON i.tbl = g.tbl AND i.pk = g.pk AND i.sk = g.sk"
+                " WHERE g.tbl = ? AND g.idx = ? AND g.gpk = ?"
+                " AND (i.expires IS NULL OR i.expires > ?)"
             )
-            where.append("(i.expires IS NULL OR i.expires > ?)")
-        params.append(time.time())
+            params = [self.name, index, pk, time.time()]
+            column, order = "g.gsk", ["g.gsk", "g.pk", "g.sk"]
+            after = None
+            if start is not None:
+                after = [start[isk], start[self.spec.pk], start[self.spec.sk]]
         if sk is not None:
-            clause, values = _sort_clause(sk, cols)
-            where.append(clause)
-            params.extend(values)
-        if start is not None:
-            # DynamoDB-style exclusive start key: resume strictly after it in scan order.
-            if index is None:
-                position: list[str] = [start[self.spec.sk]]
-            else:
-                position = [start[isk], start[self.spec.pk], start[self.spec.sk]]
-            marks = ", ".join("?" * len(position))
-            where.append(f"({', '.join(order)}) {'<' if descending else '>'} ({marks})")
-            params.extend(position)
+            clause, values = _sort_clause(sk, column)
+            sql += " AND " + clause
+            params += values
+        if after is not None:
+            # DynamoDB's exclusive start key: resume strictly past it in scan order.
+            marks = ", ".join("?" * len(after))
+            sql += f" AND ({', '.join(order)}) {'<' if descending else '>'} ({marks})"
+            params += after
         direction = " DESC" if descending else ""
-        sql += " AND ".join(where)
         sql += " ORDER BY " + ", ".join(c + direction for c in order) + " LIMIT ?"
-        params.append(limit + 1)
+        params.append(limit + 1)  # one extra row tells whether another page exists
 
         with self.db.read() as conn:
             rows = conn.execute(sql, params).fetchall()
-        more = len(rows) > limit
+        if len(rows) <= limit:
+            return Page([json.loads(row[-1]) for row in rows], None)
         rows = rows[:limit]
-        items = [json.loads(row[-1]) for row in rows]
-        next_cursor = None
-        if more:
-            last = rows[-1]
-            if index is None:
-                at = {self.spec.pk: pk, self.spec.sk: last[0]}
-            else:
-                at = {self.spec.pk: last[1], self.spec.sk: last[2], ipk: pk, isk: last[0]}
-            next_cursor = _encode_cursor(at)
-        return Page(items, next_cursor)
+        last = rows[-1]
+        if index is None:
+            at = {self.spec.pk: pk, self.spec.sk: last[0]}
+        else:
+            at = {self.spec.pk: last[1], self.spec.sk: last[2], ipk: pk, isk: last[0]}
+        return Page([json.loads(row[-1]) for row in rows], _encode_cursor(at))
 
     def batch_get(self, keys: Iterable[Item]) -> list[Item]:
         wanted = dict.fromkeys(self._key(k) for k in keys)

@@ -2,27 +2,28 @@
 
 Why not `urllib.request`: it opens a new TCP (and TLS) connection per call, which on Lambda costs
 more than the call itself, and it has no retry policy. This client keeps keep-alive connections per
-origin across warm invocations, retries transient failures with jittered exponential backoff,
-honours `Retry-After`, and decodes gzip. `http.client` and `ssl` are imported only when the first
-connection opens, so importing this module stays cheap for handlers that never call out.
+origin across warm invocations (`kit.httpwire`, which also spares a cold start `http.client`),
+retries transient failures with jittered exponential backoff, honours `Retry-After`, and decodes
+gzip.
 
 Only GET: retrying is safe because it is idempotent.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+
+from lambdasmith.kit.httpwire import Pool, WireError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping
 
 BACKOFF_BASE = 0.2  # seconds; full jitter: sleep uniform(0, min(CAP, BASE * 2**attempt))
 BACKOFF_CAP = 5.0
 RETRY_AFTER_CAP = 30.0  # a longer Retry-After outlives the caller's patience: give up instead
 MAX_BODY = 32 * 1024 * 1024  # decoded bytes; guards a Lambda's memory against a runaway upstream
 MAX_IDLE_PER_ORIGIN = 4
-
-Origin = tuple[str, str, int]
 
 
 class UpstreamError(Exception):
@@ -42,14 +43,19 @@ class _TooLarge(Exception):
     """A body over MAX_BODY; not retried, since the next attempt would be as large."""
 
 
-@dataclass(frozen=True, slots=True)
 class UpstreamResponse:
     """Status, headers (lower-cased names; repeated headers such as `link` joined with ", ")
     and the body, already gunzipped (then `content-encoding`/`content-length` are dropped)."""
 
-    status: int
-    headers: dict[str, str]
-    body: bytes
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"UpstreamResponse({self.status}, {len(self.body)} bytes)"
 
     @property
     def ok(self) -> bool:
@@ -144,29 +150,19 @@ class UpstreamClient:
         self._sleep = sleep
         self._rng = rng
         self._clock = clock
-        self._lock = threading.Lock()
-        self._idle: dict[Origin, list[Any]] = {}
-        self._ssl_context: Any = None
-
-    # ------------------------------------------------------------------------------ public
+        self._pool = Pool(timeout, MAX_IDLE_PER_ORIGIN)
 
     def get(self, url: str, headers: Mapping[str, str] | None = None) -> UpstreamResponse:
-        import http.client
-
-        origin, target = _split(url)
-        send = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip"}
+        send = {"user-agent": ("User-Agent", self.user_agent), "accept-encoding": ("Accept-Encoding", "gzip")}
         for name, value in (headers or {}).items():
-            for existing in [k for k in send if k.lower() == name.lower()]:
-                del send[existing]
-            send[name] = value
-        transport_errors = (OSError, http.client.HTTPException, _BadBody)
+            send[name.lower()] = (name, value)
         attempt = 0
         while True:
             response: UpstreamResponse | None = None
             failure: BaseException | None = None
             try:
-                response = self._exchange(origin, target, send)
-            except transport_errors as exc:
+                response = self._exchange(url, list(send.values()))
+            except (OSError, _BadBody) as exc:  # WireError and socket timeouts are OSErrors
                 failure = exc
             if response is not None and not _retryable(response.status):
                 return response
@@ -187,19 +183,13 @@ class UpstreamClient:
 
     def close(self) -> None:
         """Close idle connections (in-flight ones close when their request ends)."""
-        with self._lock:
-            idle, self._idle = self._idle, {}
-        for conns in idle.values():
-            for conn in conns:
-                conn.close()
+        self._pool.close()
 
     def __enter__(self) -> UpstreamClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # ------------------------------------------------------------------------------ internals
 
     def _backoff(self, attempt: int) -> float:
         rng = self._rng
@@ -209,86 +199,22 @@ class UpstreamClient:
             rng = random.random
         return rng() * min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
 
-    def _exchange(self, origin: Origin, target: str, headers: dict[str, str]) -> UpstreamResponse:
-        import http.client
-
-        conn, reused = self._checkout(origin)
+    def _exchange(self, url: str, headers: list[tuple[str, str]]) -> UpstreamResponse:
         try:
-            try:
-                conn.request("GET", target, headers=headers)
-                resp = conn.getresponse()
-            except (http.client.RemoteDisconnected, ConnectionError) as exc:
-                # A keep-alive socket the server closed while it sat idle: replace it once.
-                conn.close()
-                if not reused or isinstance(exc, ConnectionRefusedError):
-                    raise
-                conn, reused = self._connect(origin), False
-                conn.request("GET", target, headers=headers)
-                resp = conn.getresponse()
-            body = resp.read(MAX_BODY + 1)
-            if len(body) > MAX_BODY:
-                raise _TooLarge()
-            merged: dict[str, str] = {}
-            for name, value in resp.getheaders():
-                key = name.lower()
-                merged[key] = f"{merged[key]}, {value}" if key in merged else value
-            if merged.get("content-encoding", "").strip().lower() in ("gzip", "x-gzip") and body:
-                body = _gunzip(body)
-                merged.pop("content-encoding", None)
-                merged.pop("content-length", None)
-            reusable = resp.isclosed() and not resp.will_close
-        except _TooLarge:
-            conn.close()
-            raise UpstreamError(f"body over {MAX_BODY} bytes", _url(origin, target)) from None
-        except BaseException:
-            conn.close()
+            resp = self._pool.request("GET", url, headers, max_body=MAX_BODY)
+        except WireError as e:
+            if "exceeds" in str(e):
+                raise UpstreamError(f"body over {MAX_BODY} bytes", url) from None
             raise
-        self._checkin(origin, conn, reusable)
+        merged: dict[str, str] = {}
+        for key, value in resp.headers:
+            merged[key] = f"{merged[key]}, {value}" if key in merged else value
+        body = resp.body
+        if merged.get("content-encoding", "").strip().lower() in ("gzip", "x-gzip") and body:
+            try:
+                body = _gunzip(body)
+            except _TooLarge:
+                raise UpstreamError(f"body over {MAX_BODY} bytes", url) from None
+            merged.pop("content-encoding", None)
+            merged.pop("content-length", None)
         return UpstreamResponse(resp.status, merged, body)
-
-    def _checkout(self, origin: Origin) -> tuple[Any, bool]:
-        with self._lock:
-            idle = self._idle.get(origin)
-            if idle:
-                return idle.pop(), True
-        return self._connect(origin), False
-
-    def _checkin(self, origin: Origin, conn: Any, reusable: bool) -> None:
-        if reusable:
-            with self._lock:
-                idle = self._idle.setdefault(origin, [])
-                if len(idle) < MAX_IDLE_PER_ORIGIN:
-                    idle.append(conn)
-                    return
-        conn.close()
-
-    def _connect(self, origin: Origin) -> Any:
-        import http.client
-
-        scheme, host, port = origin
-        if scheme == "http":
-            return http.client.HTTPConnection(host, port, timeout=self.timeout)
-        with self._lock:
-            if self._ssl_context is None:
-                import ssl
-
-                self._ssl_context = ssl.create_default_context()
-            context = self._ssl_context
-        return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
-
-
-def _split(url: str) -> tuple[Origin, str]:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    port = parts.port or (443 if scheme == "https" else 80)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return (scheme, parts.hostname, port), target
-
-
-def _url(origin: Origin, target: str) -> str:
-    scheme, host, port = origin
-    return f"{scheme}://{host}:{port}{target}"

@@ -108,6 +108,8 @@ def test_transfers_in_transactions_conserve_the_total(accounts: Table) -> None:
     accounts.put({**a, "cents": 1000})
     accounts.put({**b, "cents": 1000})
 
+    take = Update(add={"cents": -1})
+
     def work(i: int) -> int:
         src, dst = (a, b) if i % 2 else (b, a)
         done = 0
@@ -117,7 +119,7 @@ def test_transfers_in_transactions_conserve_the_total(accounts: Table) -> None:
             try:
                 accounts.transact(
                     [
-                        Write(accounts, Patch(src, Update(add={"cents": -1}), AttrEquals("cents", have["cents"]))),
+                        Write(accounts, Patch(src, take, AttrEquals("cents", have["cents"]))),
                         Write(accounts, Patch(dst, Update(add={"cents": 1}))),
                     ]
                 )
@@ -177,16 +179,16 @@ def _in_processes(backend: Any, spec: TableSpec, target: Callable[..., None]) ->
     ]
     for p in procs:
         p.start()
+    for p in procs:
+        p.join(timeout=60)  # results are a few hundred bytes: they fit the queue's pipe
+    assert [p.exitcode for p in procs] == [0] * PROCESSES
     results: dict[int, Any] = {}
     try:
         for _ in procs:
-            me, value = out.get(timeout=60)
+            me, value = out.get(timeout=5)
             results[me] = value
     except queue.Empty:
         pass
-    for p in procs:
-        p.join(timeout=60)
-    assert [p.exitcode for p in procs] == [0] * PROCESSES
     assert sorted(results) == list(range(PROCESSES))
     return results
 

@@ -28,6 +28,8 @@ STORED = {
     "meta": {"x": 1, "on": False},
 }
 
+CLOSE = Update(set={"state": "closed"}, add={"version": 1})
+
 
 def test_put_if_absent_succeeds_once(table: Table) -> None:
     table.put({**KEY, "owner": "first"}, Absent())
@@ -114,7 +116,7 @@ def test_update_with_a_failing_condition_changes_nothing(table: Table) -> None:
     table.put(dict(STORED))
 
     with pytest.raises(ConditionFailed):
-        table.update(KEY, Update(set={"state": "closed"}, add={"version": 1}), AttrEquals("version", 2))
+        table.update(KEY, CLOSE, AttrEquals("version", 2))
 
     assert table.get(KEY) == STORED
 
@@ -122,7 +124,7 @@ def test_update_with_a_failing_condition_changes_nothing(table: Table) -> None:
 def test_update_with_a_holding_condition_applies(table: Table) -> None:
     table.put(dict(STORED))
 
-    new = table.update(KEY, Update(set={"state": "closed"}, add={"version": 1}), AttrEquals("version", 3))
+    new = table.update(KEY, CLOSE, AttrEquals("version", 3))
 
     assert new == {**STORED, "state": "closed", "version": 4}
     assert table.get(KEY) == new

@@ -258,6 +258,23 @@ def test_malformed_cursors_are_rejected(table: Table, cursor: str) -> None:
         table.query("p", cursor=cursor)
 
 
+def test_a_cursor_is_rejected_on_another_partition(table: Table) -> None:
+    # DynamoDB: "The provided starting key is outside query boundaries".
+    _put_partition(table, "p", SKS)
+    _put_partition(table, "q", SKS)
+    _owned(table, "owner#1", 4, ["x"])
+    _owned(table, "owner#2", 4, ["x"])  # moves them all: owner#1 has none left
+    _owned(table, "owner#1", 2, ["x"])
+    cursor = table.query("p", limit=2).cursor
+    index_cursor = table.query("owner#1", index="byOwner", limit=1).cursor
+    assert cursor is not None and index_cursor is not None
+
+    with pytest.raises(ValidationError):
+        table.query("q", cursor=cursor)
+    with pytest.raises(ValidationError):
+        table.query("owner#2", index="byOwner", cursor=index_cursor)
+
+
 def test_a_table_cursor_is_rejected_on_an_index(table: Table) -> None:
     _owned(table, "owner#1", 4, ["x"])
     _put_partition(table, "owner#1", SKS)
@@ -270,7 +287,13 @@ def test_a_table_cursor_is_rejected_on_an_index(table: Table) -> None:
 
 @pytest.mark.parametrize(
     "condition",
-    [SortKey("~", "a"), SortKey.eq(""), SortKey.gt(5), SortKey("between", "ab"), SortKey.between("b", "a")],  # type: ignore[arg-type]
+    [
+        SortKey("~", "a"),
+        SortKey.eq(""),
+        SortKey.gt(5),  # type: ignore[arg-type]
+        SortKey("between", "ab"),
+        SortKey.between("b", "a"),
+    ],
     ids=["unknown-op", "empty", "number", "between-not-a-pair", "between-reversed"],
 )
 def test_invalid_sort_key_conditions_are_rejected(table: Table, condition: SortKey) -> None:

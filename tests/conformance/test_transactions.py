@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from lambdasmith.kit.table import (
+    MAX_ITEM_BYTES,
     MAX_TRANSACTION_ITEMS,
     Absent,
     AttrEquals,
@@ -40,8 +41,11 @@ def test_a_transaction_applies_every_kind_of_write_across_two_tables(
 
     table.transact(
         [
-            Write(accounts, Patch(ALICE, Update(add={"cents": -30, "version": 1}), AttrEquals("version", 1))),
-            Write(accounts, Patch(BOB, Update(add={"cents": 30})), ),
+            Write(
+                accounts,
+                Patch(ALICE, Update(add={"cents": -30, "version": 1}), AttrEquals("version", 1)),
+            ),
+            Write(accounts, Patch(BOB, Update(add={"cents": 30}))),
             Write(table, Put({"PK": "ledger", "SK": "t1", "amount": 30}, Absent())),
             Write(table, Delete({"PK": "old", "SK": "s"}, Exists())),
             Write(accounts, Check({"id": "bank", "kind": "open"}, Absent())),
@@ -56,9 +60,11 @@ def test_a_transaction_applies_every_kind_of_write_across_two_tables(
 
 
 def test_a_patch_in_a_transaction_creates_a_missing_item(accounts: Table) -> None:
-    accounts.transact([Write(accounts, Patch({"id": "carol", "kind": "balance"}, Update(add={"cents": 5})))])
+    carol = {"id": "carol", "kind": "balance"}
 
-    assert accounts.get({"id": "carol", "kind": "balance"}) == {"id": "carol", "kind": "balance", "cents": 5}
+    accounts.transact([Write(accounts, Patch(carol, Update(add={"cents": 5})))])
+
+    assert accounts.get(carol) == {**carol, "cents": 5}
 
 
 def test_one_failing_condition_cancels_everything(table: Table, accounts: Table) -> None:
@@ -97,28 +103,35 @@ def test_reasons_mark_every_failing_position(table: Table, accounts: Table) -> N
             ]
         )
 
-    assert e.value.reasons == [None, "ConditionalCheckFailed", None, "ConditionalCheckFailed", "ConditionalCheckFailed"]
+    failed = "ConditionalCheckFailed"
+    assert e.value.reasons == [None, failed, None, failed, failed]
     assert table.get({"PK": "free", "SK": "s"}) is None
     assert table.get({"PK": "taken", "SK": "s"}) == {"PK": "taken", "SK": "s"}
 
 
 def test_a_failing_check_alone_cancels_the_writes(table: Table, accounts: Table) -> None:
     with pytest.raises(TransactionCanceled) as e:
-        table.transact([Write(table, Put({"PK": "a", "SK": "s"})), Write(accounts, Check(ALICE, Exists()))])
+        table.transact(
+            [Write(table, Put({"PK": "a", "SK": "s"})), Write(accounts, Check(ALICE, Exists()))]
+        )
 
     assert e.value.reasons == [None, "ConditionalCheckFailed"]
     assert table.get({"PK": "a", "SK": "s"}) is None
 
 
+def _puts(table: Table, n: int) -> list[Write]:
+    return [Write(table, Put({"PK": "p", "SK": f"{i:03d}"})) for i in range(n)]
+
+
 def test_a_transaction_of_exactly_the_limit_is_applied(table: Table) -> None:
-    table.transact([Write(table, Put({"PK": "p", "SK": f"{i:03d}"})) for i in range(MAX_TRANSACTION_ITEMS)])
+    table.transact(_puts(table, MAX_TRANSACTION_ITEMS))
 
     assert len(table.query("p", limit=1000).items) == MAX_TRANSACTION_ITEMS
 
 
 def test_a_transaction_over_the_limit_is_rejected(table: Table) -> None:
     with pytest.raises(ValidationError):
-        table.transact([Write(table, Put({"PK": "p", "SK": f"{i:03d}"})) for i in range(MAX_TRANSACTION_ITEMS + 1)])
+        table.transact(_puts(table, MAX_TRANSACTION_ITEMS + 1))
 
     assert table.query("p").items == []
 
@@ -144,13 +157,20 @@ def test_two_handles_on_one_table_are_still_one_table(backend: Any, table: Table
     again = backend.make_table(table.spec)
 
     with pytest.raises(ValidationError):
-        table.transact([Write(table, Put({"PK": "p", "SK": "s"})), Write(again, Put({"PK": "p", "SK": "s"}))])
+        table.transact(
+            [Write(table, Put({"PK": "p", "SK": "s"})), Write(again, Put({"PK": "p", "SK": "s"}))]
+        )
 
 
 def test_the_same_key_in_two_tables_is_two_items(table: Table, backend: Any) -> None:
     twin = backend.make_table(TableSpec("twin", indexes=table.spec.indexes))
 
-    table.transact([Write(table, Put({"PK": "p", "SK": "s", "t": 1})), Write(twin, Put({"PK": "p", "SK": "s", "t": 2}))])
+    table.transact(
+        [
+            Write(table, Put({"PK": "p", "SK": "s", "t": 1})),
+            Write(twin, Put({"PK": "p", "SK": "s", "t": 2})),
+        ]
+    )
 
     assert table.get({"PK": "p", "SK": "s"}) == {"PK": "p", "SK": "s", "t": 1}
     assert twin.get({"PK": "p", "SK": "s"}) == {"PK": "p", "SK": "s", "t": 2}
@@ -162,17 +182,26 @@ def test_tables_of_unrelated_backends_cannot_share_a_transaction(
     elsewhere = other_backend.make_table(table.spec)
 
     with pytest.raises(ValidationError):
-        table.transact([Write(table, Put({"PK": "a", "SK": "s"})), Write(elsewhere, Put({"PK": "b", "SK": "s"}))])
+        table.transact(
+            [
+                Write(table, Put({"PK": "a", "SK": "s"})),
+                Write(elsewhere, Put({"PK": "b", "SK": "s"})),
+            ]
+        )
 
     assert table.get({"PK": "a", "SK": "s"}) is None
     assert elsewhere.get({"PK": "b", "SK": "s"}) is None
 
 
 def test_an_invalid_write_rejects_the_transaction_before_anything_is_written(table: Table) -> None:
+    ok = Write(table, Put({"PK": "ok", "SK": "s"}))
+
     with pytest.raises(ValidationError):
-        table.transact([Write(table, Put({"PK": "ok", "SK": "s"})), Write(table, Put({"PK": "no-sort-key"}))])
+        table.transact([ok, Write(table, Put({"PK": "no-sort-key"}))])
     with pytest.raises(ValidationError):
-        table.transact([Write(table, Put({"PK": "ok", "SK": "s"})), Write(table, Patch({"PK": "x", "SK": "s"}, Update(set={"PK": "y"})))])
+        table.transact([ok, Write(table, Patch({"PK": "x", "SK": "s"}, Update(set={"PK": "y"})))])
+    with pytest.raises(ValidationError):
+        table.transact([ok, Write(table, Put({"PK": "big", "SK": "s", "b": "x" * MAX_ITEM_BYTES}))])
 
     assert table.get({"PK": "ok", "SK": "s"}) is None
 

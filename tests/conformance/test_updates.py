@@ -43,7 +43,7 @@ def test_set_if_absent_only_fills_missing_attributes(table: Table) -> None:
 def test_add_counts_from_a_missing_attribute_and_missing_item(table: Table) -> None:
     assert table.update(KEY, Update(add={"hits": 1}))["hits"] == 1
     assert table.update(KEY, Update(add={"hits": 41}))["hits"] == 42
-    assert table.update(KEY, Update(add={"hits": -2, "score": 0.5}))== {
+    assert table.update(KEY, Update(add={"hits": -2, "score": 0.5})) == {
         **KEY,
         "hits": 40,
         "score": 0.5,

@@ -1,0 +1,91 @@
+"""Start `lambdasmith serve` as a real subprocess and talk to it over real HTTP."""
+
+from __future__ import annotations
+
+from http.client import HTTPConnection
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from urllib.parse import urlsplit
+
+
+class Served:
+    """A running `lambdasmith serve`; `urls` maps each system to its base URL."""
+
+    def __init__(self, data_dir: str, systems: list[str], env: dict[str, str] | None = None):
+        self.data_dir = data_dir
+        self.systems = systems
+        self.env = {**os.environ, **(env or {})}
+        self.urls: dict[str, str] = {}
+        self.proc: subprocess.Popen | None = None
+        self.output: list[str] = []
+
+    def start(self, timeout: float = 20.0) -> "Served":
+        cmd = [sys.executable, "-m", "lambdasmith", "serve", *self.systems, "--port", "0", "--data-dir", self.data_dir]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env)
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while len(self.urls) < len(self.systems):
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("lambdasmith serve exited:\n" + "".join(self.output))
+            self.output.append(line)
+            m = re.match(r"\s+(\w+)\s+(http://\S+)", line)
+            if m:
+                self.urls[m.group(1)] = m.group(2)
+            if time.monotonic() > deadline:
+                raise RuntimeError("lambdasmith serve did not start:\n" + "".join(self.output))
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    def stop(self) -> int:
+        if self.proc is None:
+            return 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self.proc = None
+        return code
+
+    def restart(self) -> "Served":
+        self.stop()
+        self.urls = {}
+        return self.start()
+
+
+class Reply:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self) -> str:
+        return f"Reply({self.status}, {self.body[:200]!r})"
+
+
+def http(method: str, url: str, headers: dict[str, str] | None = None, body: bytes | str | None = None,
+         timeout: float = 15.0) -> Reply:
+    """One real HTTP request; any status comes back as a Reply (no exceptions for 4xx/5xx)."""
+    u = urlsplit(url)
+    conn = HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        target = u.path + (f"?{u.query}" if u.query else "")
+        conn.request(method, target, body=body.encode() if isinstance(body, str) else body, headers=headers or {})
+        r = conn.getresponse()
+        return Reply(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        conn.close()

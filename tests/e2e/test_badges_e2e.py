@@ -1,0 +1,512 @@
+"""The badges service end to end: `lambdasmith serve` in a subprocess, fake NuGet and GitHub
+upstreams on loopback, every route and every error of the spec over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from lambdasmith.badges.signature import sign_v1, sign_v2
+from tests.e2e.serving import Served, http
+from tests.fakes.upstreams import FakeGitHub, FakeNuGet
+
+pytestmark = pytest.mark.e2e
+
+HERE = Path(__file__).parent
+SECRET = "test-data-secret-ü"  # non-ASCII on purpose: the key is its UTF-8 bytes
+V2_SECRET = "v2-only-secret"
+TOKEN = "ghp_faketoken"
+BADGE_CACHE = "public, s-maxage=600, max-age=300, stale-while-revalidate=1200, stale-if-error=3600"
+
+NUGET = {
+    "Newtonsoft.Json": ["12.0.3", "13.0.1", "13.0.2-beta.1", "13.0.3", "14.0.0-preview.1"],
+    "Flaky.Pkg": ["1.0.0"],
+}
+GITHUB_VERSIONS = [f"1.{i}.0" for i in range(249)] + ["2.0.0"]  # 250 versions: the newest on page 3
+
+
+def lambdasmith(*args: str, data_dir: str, env: dict | None = None, input: str | None = None):
+    return subprocess.run([sys.executable, "-m", "lambdasmith", *args, "--data-dir", data_dir],
+                          capture_output=True, text=True, env={**os.environ, **(env or {})}, input=input)
+
+
+@pytest.fixture(scope="module")
+def upstreams():
+    nuget = FakeNuGet(NUGET).start()
+    github = FakeGitHub({"acme": {"Acme.Lib": GITHUB_VERSIONS}}, {"acme": TOKEN}).start()
+    yield nuget, github
+    nuget.stop()
+    github.stop()
+
+
+@pytest.fixture(scope="module")
+def server(upstreams, tmp_path_factory):
+    nuget, github = upstreams
+    data = str(tmp_path_factory.mktemp("badges-data"))
+    for args in (["acme", "--type", "testdata", "--secret", SECRET],
+                 ["acme", "--type", "package", "--secret", TOKEN],
+                 ["strict", "--type", "testdata", "--secret", V2_SECRET, "--v2-only"]):
+        r = lambdasmith("badges", "register-org", *args, data_dir=data)
+        assert r.returncode == 0, r.stderr
+    env = {"NUGET_BASE_URL": nuget.url, "GITHUB_API_URL": github.url, "BADGES_UPSTREAM_CACHE_TTL": "0"}
+    served = Served(data, ["badges"], env).start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def base(server):
+    return server.urls["badges"]
+
+
+@pytest.fixture(autouse=True)
+def no_unhandled_errors(request):
+    """Bad input gets a 4xx, never a 5xx: any unhandled error logged by the server fails the test."""
+    if "server" not in request.fixturenames:
+        yield
+        return
+    server = request.getfixturevalue("server")
+    seen = len(server.output)
+    yield
+    errors = [line for line in server.output[seen:] if '"unhandled error"' in line]
+    assert not errors, "server logged unhandled errors:\n" + "".join(errors)
+
+
+def now_iso(delta: float = 0) -> str:
+    t = datetime.now(timezone.utc) + timedelta(seconds=delta)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def payload(passed=10, failed=0, skipped=0, ts=None, **over):
+    body = {
+        "platform": "linux", "passed": passed, "failed": failed, "skipped": skipped,
+        "total": sum(x for x in (passed, failed, skipped) if type(x) is int), "url_html": "https://ci.example/runs/1",
+        "timestamp": ts or now_iso(), "commit": "abc123", "run_id": str(uuid.uuid4()),
+        "workflow_run_url": "https://ci.example/runs/1/workflow",
+    }
+    body.update(over)
+    return json.dumps(body).encode()
+
+
+def post(base, path, body: bytes, secret=SECRET, nonce=None, ts=None, version=1, headers=None, sig=None):
+    nonce = nonce or str(uuid.uuid4())
+    ts = ts or now_iso()
+    h = {"Content-Type": "application/json", "X-Nonce": nonce, "X-Timestamp": ts}
+    if version == 2:
+        h["X-Signature-Version"] = "2"
+        h["X-Signature"] = sig or sign_v2(secret, "POST", path, ts, nonce, body)
+    else:
+        h["X-Signature"] = sig or sign_v1(secret, body)
+    h.update(headers or {})
+    return http("POST", base + path, h, body)
+
+
+def fresh_branch() -> str:
+    return "b-" + uuid.uuid4().hex[:8]
+
+
+# ---------------------------------------------------------------- health, routing, CORS
+
+
+def test_health(base):
+    r = http("GET", base + "/health")
+    assert r.status == 200 and r.json()["status"] == "Healthy"
+    datetime.fromisoformat(r.json()["time_stamp"].replace("Z", "+00:00"))
+    assert r.headers["cache-control"] == "no-store, no-cache, must-revalidate"
+    assert r.headers["pragma"] == "no-cache" and r.headers["expires"] == "0"
+
+
+def test_unknown_path_404_and_wrong_method_405(base):
+    r = http("GET", base + "/nope")
+    assert r.status == 404 and "message" in r.json()
+    r = http("DELETE", base + "/health")
+    assert r.status == 405 and r.headers["allow"] == "GET, HEAD, OPTIONS"
+    r = http("PUT", base + "/tests/results/linux/acme/repo/main", body=b"{}")
+    assert r.status == 405 and "POST" in r.headers["allow"] and "GET" in r.headers["allow"]
+
+
+def test_cors_preflight(base):
+    r = http("OPTIONS", base + "/tests/results/linux/acme/repo/main",
+             {"Origin": "https://x", "Access-Control-Request-Method": "POST",
+              "Access-Control-Request-Headers": "content-type, x-signature, x-evil, X-Nonce, x-timestamp"})
+    assert r.status == 204
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert r.headers["access-control-allow-headers"] == "content-type, x-signature, x-nonce, x-timestamp"
+    assert set(r.headers["access-control-allow-methods"].split(", ")) >= {"GET", "POST", "OPTIONS"}
+    assert r.headers["access-control-max-age"] == "3600"
+
+
+def test_malformed_percent_encoding_is_400(base):
+    assert http("GET", base + "/badges/packages/nuget/%ff%fe").status == 400
+
+
+# ---------------------------------------------------------------- NuGet badges
+
+
+def test_nuget_badge_latest_stable(base):
+    r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json")
+    assert r.status == 200, r
+    assert r.json() == {"schemaVersion": 1, "label": "nuget", "message": "13.0.3", "color": "blue", "namedLogo": "nuget"}
+    assert r.headers["cache-control"] == BADGE_CACHE
+    assert r.headers["etag"].startswith('"') and len(r.headers["etag"]) == 66
+    assert r.headers["content-type"].startswith("application/json")
+
+
+def test_nuget_badge_304_on_if_none_match(base):
+    r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json")
+    again = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json", {"If-None-Match": f'"x", W/{r.headers["etag"]}'})
+    assert again.status == 304 and again.body == b""
+    assert again.headers["etag"] == r.headers["etag"] and again.headers["cache-control"] == BADGE_CACHE
+    star = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json", {"If-None-Match": "*"})
+    assert star.status == 304
+
+
+@pytest.mark.parametrize("query,message,color", [
+    ("prerelease=true", "14.0.0-preview.1", "orange"),
+    ("prerelease=TRUE", "14.0.0-preview.1", "orange"),
+    ("prerelease=yes", "13.0.3", "blue"),
+    ("version=%5B12.0%2C13.0.3%29", "13.0.1", "blue"),  # [12.0,13.0.3)
+    ("version=12.*", "12.0.3", "blue"),
+    ("version=%5B13.0.1%5D", "13.0.1", "blue"),
+    ("version=13.0.2-beta.1&prerelease=true", "14.0.0-preview.1", "orange"),
+])
+def test_nuget_ranges_and_prerelease(base, query, message, color):
+    r = http("GET", base + f"/badges/packages/nuget/newtonsoft.json?{query}")
+    assert r.status == 200, r
+    assert (r.json()["message"], r.json()["color"]) == (message, color)
+
+
+def test_nuget_errors(base):
+    r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json?version=%5B1.0")
+    assert r.status == 400 and r.json()["error_details"][0]["error_code"] == "PACKAGE_RANGE_INVALID"
+    assert http("GET", base + "/badges/packages/nuget/No.Such.Package").status == 404
+    r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json?version=%5B99.0%2C%29")
+    assert r.status == 404
+    r = http("GET", base + "/badges/packages/nuget/acme/Newtonsoft.Json")
+    assert r.status == 400 and r.json()["error_details"][0]["error_code"] == "ORG_NOT_APPLICABLE"
+    r = http("GET", base + "/badges/packages/npm/left-pad")
+    assert r.status == 400 and r.json()["error_details"][0]["error_code"] == "INVALID_PROVIDER"
+
+
+def test_literal_segments_are_case_insensitive(base):
+    r = http("GET", base + "/BADGES/Packages/NuGet/Newtonsoft.Json")
+    assert r.status == 200 and r.json()["message"] == "13.0.3"
+
+
+def test_head_has_headers_but_no_body(base):
+    r = http("HEAD", base + "/badges/packages/nuget/Newtonsoft.Json")
+    assert r.status == 200 and r.body == b"" and r.headers["etag"]
+
+
+def test_stale_if_error_then_502_without_cache(base, upstreams):
+    nuget, _ = upstreams
+    assert http("GET", base + "/badges/packages/nuget/Flaky.Pkg").status == 200  # now cached
+    nuget.set_failure(500)
+    try:
+        stale = http("GET", base + "/badges/packages/nuget/Flaky.Pkg")
+        assert stale.status == 200 and stale.json()["message"] == "1.0.0"
+        assert "max-age=60" in stale.headers["cache-control"]  # look again soon
+        never_cached = http("GET", base + "/badges/packages/nuget/Never.Cached")
+        assert never_cached.status == 502 and "message" in never_cached.json()
+    finally:
+        nuget.set_failure(None)
+
+
+# ---------------------------------------------------------------- GitHub badges
+
+
+def test_github_badge_follows_pagination(base, upstreams):
+    _, github = upstreams
+    r = http("GET", base + "/badges/packages/github/Acme/Acme.Lib")
+    assert r.status == 200, r
+    assert r.json() == {"schemaVersion": 1, "label": "github", "message": "2.0.0", "color": "green", "namedLogo": "github"}
+    auth = [e["headers"].get("authorization") for e in github.state()["log"]]
+    assert auth and all(a == f"Bearer {TOKEN}" for a in auth)
+
+
+def test_github_errors(base):
+    r = http("GET", base + "/badges/packages/github/Acme.Lib")
+    assert r.status == 400 and r.json()["error_details"][0]["error_code"] == "ORG_REQUIRED"
+    assert http("GET", base + "/badges/packages/github/unknown-org/Acme.Lib").status == 401
+    assert http("GET", base + "/badges/packages/github/acme/No.Such").status == 404
+
+
+# ---------------------------------------------------------------- ingestion
+
+
+def test_ingest_signed_like_badgesmith_then_badge_and_redirect(base, tmp_path):
+    branch = fresh_branch()
+    body = tmp_path / "body.json"
+    body.write_bytes(payload(passed=40, failed=2, skipped=1, url_html="https://ci.example/run/77"))
+    url = base + f"/tests/results/linux/acme/widgets/{branch}"
+    out = subprocess.run([str(HERE / "sign_like_badgesmith.sh"), url, SECRET, str(body)], capture_output=True, text=True)
+    assert out.stdout == "201", out.stderr
+    created = json.loads(out.stderr)
+    assert created["repository"] == f"acme/widgets/linux/{branch}"
+    assert created["test_result_id"] == json.loads(body.read_bytes())["run_id"]
+
+    badge = http("GET", base + f"/badges/tests/linux/acme/widgets/{branch}")
+    assert badge.status == 200
+    assert badge.json() == {"schemaVersion": 1, "label": "tests", "message": "40 passed, 2 failed", "color": "yellow"}
+    assert badge.headers["cache-control"] == BADGE_CACHE and badge.headers["last-modified"].endswith("GMT")
+
+    redirect = http("GET", base + f"/redirect/test-results/linux/acme/widgets/{branch}")
+    assert redirect.status == 302 and redirect.headers["location"] == "https://ci.example/run/77"
+    assert redirect.headers["cache-control"] == BADGE_CACHE and redirect.headers["etag"]
+
+
+@pytest.mark.parametrize("passed,failed,message,color", [
+    (12, 0, "12 passed", "brightgreen"),
+    (3, 5, "5 failed", "red"),
+    (5, 5, "5 passed, 5 failed", "yellow"),
+])
+def test_test_badge_colors(base, passed, failed, message, color):
+    branch = fresh_branch()
+    path = f"/tests/results/linux/acme/colors/{branch}"
+    assert post(base, path, payload(passed, failed)).status == 201
+    r = http("GET", base + f"/badges/tests/linux/acme/colors/{branch}").json()
+    assert (r["message"], r["color"]) == (message, color)
+
+
+def test_latest_is_highest_timestamp_and_history_pages(base):
+    branch = fresh_branch()
+    path = f"/tests/results/linux/acme/hist/{branch}"
+    stamps = ["2026-01-0%dT10:00:00Z" % d for d in (3, 1, 5, 2, 4)]
+    for i, ts in enumerate(stamps):
+        assert post(base, path, payload(passed=i, ts=ts)).status == 201
+    latest = http("GET", base + path).json()
+    assert latest["timestamp"].startswith("2026-01-05") and latest["passed"] == 2
+    seen, cursor = [], None
+    while True:
+        r = http("GET", base + path + "/history?limit=2" + (f"&cursor={cursor}" if cursor else ""))
+        assert r.status == 200
+        seen += [i["timestamp"][:10] for i in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            break
+    assert seen == ["2026-01-05", "2026-01-04", "2026-01-03", "2026-01-02", "2026-01-01"]
+    assert http("GET", base + path + "/history?cursor=garbage").status == 400
+
+
+def test_timestamps_with_offsets_are_normalised(base):
+    branch = fresh_branch()
+    path = f"/tests/results/linux/acme/tz/{branch}"
+    assert post(base, path, payload(passed=1, ts="2026-03-01T12:00:00+02:00")).status == 201  # 10:00Z
+    assert post(base, path, payload(passed=2, ts="2026-03-01T11:00:00Z")).status == 201
+    assert http("GET", base + path).json()["passed"] == 2
+    # the same instant written another way is the same result
+    r = post(base, path, payload(passed=3, ts="2026-03-01T13:00:00+02:00"))
+    assert r.status == 409 and r.json()["error_details"][0]["error_code"] == "DUPLICATE_TEST_RESULT"
+
+
+def test_case_insensitive_and_encoded_branch(base):
+    path = "/tests/results/Linux/ACME/Widgets/Feature%2FMixed"
+    assert post(base, path, payload(passed=7)).status == 201
+    for url in ("/badges/tests/linux/acme/widgets/feature%2Fmixed", "/badges/tests/LINUX/Acme/WIDGETS/FEATURE%2FMIXED"):
+        r = http("GET", base + url)
+        assert r.status == 200 and r.json()["message"] == "7 passed", url
+    assert http("GET", base + "/tests/results/linux/acme/widgets/feature%2Fmixed").json()["repository"] == \
+        "acme/widgets/linux/feature/mixed"
+
+
+def test_replayed_nonce_is_rejected(base):
+    path = f"/tests/results/linux/acme/replay/{fresh_branch()}"
+    nonce = str(uuid.uuid4())
+    assert post(base, path, payload(), nonce=nonce).status == 201
+    r = post(base, path, payload(), nonce=nonce)
+    assert r.status == 400 and r.json()["error_details"][0]["error_code"] == "NONCE_ALREADY_USED"
+
+
+def test_unsigned_request_cannot_burn_a_nonce(base):
+    path = f"/tests/results/linux/acme/burn/{fresh_branch()}"
+    nonce = str(uuid.uuid4())
+    body = payload()
+    assert post(base, path, body, nonce=nonce, sig="sha256=" + "0" * 64).status == 401
+    assert post(base, path, body, nonce=nonce).status == 201
+
+
+def test_tampered_body_is_401(base):
+    path = f"/tests/results/linux/acme/tamper/{fresh_branch()}"
+    body = payload(passed=1, failed=9)
+    sig = sign_v1(SECRET, body)
+    forged = body.replace(b'"failed": 9', b'"failed": 0').replace(b'"passed": 1', b'"passed": 10')
+    assert forged != body
+    assert post(base, path, forged, sig=sig).status == 401
+    assert post(base, path, body, sig=sig.upper().replace("SHA256=", "SHA256=")).status == 201  # hex case-insensitive
+
+
+@pytest.mark.parametrize("ts", [now_iso(-6 * 60), now_iso(+2 * 60), "yesterday", "2026-13-45T99:00:00Z", "2026-01-01"])
+def test_timestamp_window(base, ts):
+    r = post(base, f"/tests/results/linux/acme/window/{fresh_branch()}", payload(), ts=ts)
+    assert r.status == 400 and r.json()["error_details"][0]["error_code"] == "INVALID_TIMESTAMP"
+
+
+@pytest.mark.parametrize("missing", ["X-Signature", "X-Timestamp", "X-Nonce"])
+def test_missing_header_is_400(base, missing):
+    body = payload()
+    h = {"X-Signature": sign_v1(SECRET, body), "X-Timestamp": now_iso(), "X-Nonce": str(uuid.uuid4())}
+    del h[missing]
+    r = http("POST", base + f"/tests/results/linux/acme/hdr/{fresh_branch()}", h, body)
+    assert r.status == 400 and r.json()["error_details"][0]["property_name"] == missing
+
+
+def test_unknown_org_is_401(base):
+    assert post(base, "/tests/results/linux/nobody/repo/main", payload()).status == 401
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe\x00garbage", b""])
+def test_signed_invalid_json_is_400(base, body):
+    r = post(base, f"/tests/results/linux/acme/badjson/{fresh_branch()}", body)
+    assert r.status == 400 and r.json()["error_details"][0]["error_code"] == "INVALID_JSON"
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"passed": -1}, "passed"), ({"passed": "10"}, "passed"), ({"failed": 1.5}, "failed"),
+    ({"skipped": True}, "skipped"), ({"total": 99}, "total"), ({"platform": "  "}, "platform"),
+    ({"url_html": "javascript:alert(1)"}, "url_html"), ({"workflow_run_url": "/relative"}, "workflow_run_url"),
+    ({"timestamp": "soon"}, "timestamp"), ({"commit": None}, "commit"), ({"run_id": 5}, "run_id"),
+    ({"passed": 2**40, "total": 2**40}, "passed"),
+])
+def test_invalid_payload_names_the_field(base, change, field):
+    r = post(base, f"/tests/results/linux/acme/badpay/{fresh_branch()}", payload(**change))
+    assert r.status == 400, r
+    detail = r.json()["error_details"][0]
+    assert (detail["error_code"], detail["property_name"]) == ("INVALID_TEST_PAYLOAD", field)
+
+
+def test_json_array_body_is_invalid_payload(base):
+    r = post(base, f"/tests/results/linux/acme/arr/{fresh_branch()}", b"[1,2]")
+    assert r.status == 400 and r.json()["error_details"][0]["error_code"] == "INVALID_TEST_PAYLOAD"
+
+
+def test_70_kib_body_is_413(base):
+    body = payload(commit="x" * 70 * 1024)
+    r = post(base, f"/tests/results/linux/acme/big/{fresh_branch()}", body)
+    assert r.status == 413
+
+
+def test_32_concurrent_requests_with_one_nonce_store_exactly_one(base):
+    path = f"/tests/results/linux/acme/race/{fresh_branch()}"
+    nonce = str(uuid.uuid4())
+    bodies = [payload(passed=i, ts=f"2026-02-01T00:00:{i:02d}Z") for i in range(32)]
+    with ThreadPoolExecutor(32) as pool:
+        replies = list(pool.map(lambda b: post(base, path, b, nonce=nonce), bodies))
+    statuses = sorted(r.status for r in replies)
+    assert statuses.count(201) == 1, statuses
+    assert statuses.count(400) == 31
+    history = http("GET", base + path + "/history?limit=100").json()["items"]
+    assert len(history) == 1
+
+
+def test_no_5xx_under_garbage(base):
+    cases = [
+        ("POST", "/tests/results/linux/acme/x/main", {"X-Signature": "garbage", "X-Timestamp": now_iso(), "X-Nonce": "n"}, b"{}"),
+        ("POST", "/tests/results/linux/acme/x/main", {"X-Signature": "sha256=zz", "X-Timestamp": "\u00e9t\u00e9".encode().decode("latin-1"), "X-Nonce": "n"}, b"{}"),
+        ("GET", "/badges/tests/linux/acme/x/" + "a" * 3000, {}, None),
+        ("GET", "/badges/packages/nuget/x?version=" + "%5B" * 500, {}, None),
+        ("GET", "/badges/packages/nuget/%00", {}, None),
+        ("GET", "/tests/results/linux/acme/x/main/history?limit=abc", {}, None),
+        ("GET", "/tests/results/linux/acme/x/main/history?limit=-5", {}, None),
+    ]
+    for method, path, headers, body in cases:
+        r = http(method, base + path, headers, body)
+        assert 400 <= r.status < 500, (path, r)
+
+
+# ---------------------------------------------------------------- signature v2
+
+
+def test_signature_v2_accepted_and_bound_to_path(base):
+    branch = fresh_branch()
+    path = f"/tests/results/linux/strict/lib/{branch}"
+    assert post(base, path, payload(), secret=V2_SECRET, version=2).status == 201
+    # a captured v2 request replayed onto another branch fails: the path is under the MAC
+    body, nonce, ts = payload(), str(uuid.uuid4()), now_iso()
+    sig = sign_v2(V2_SECRET, "POST", path, ts, nonce, body)
+    other = f"/tests/results/linux/strict/lib/{branch}-other"
+    assert post(base, other, body, secret=V2_SECRET, version=2, nonce=nonce, ts=ts, sig=sig).status == 401
+    # v2-only orgs refuse v1
+    assert post(base, path, payload(), secret=V2_SECRET, version=1).status == 401
+    # orgs that are not v2-only accept both
+    assert post(base, f"/tests/results/linux/acme/v2/{branch}", payload(), version=2).status == 201
+
+
+# ---------------------------------------------------------------- SVG
+
+
+def svg_width(svg: bytes) -> float:
+    return float(ET.fromstring(svg).get("width"))
+
+
+def test_badge_as_svg_by_suffix_and_accept(base):
+    r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json.svg")
+    assert r.status == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    root = ET.fromstring(r.body)
+    assert root.tag.endswith("svg") and "13.0.3" in r.body.decode()
+    by_accept = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json", {"Accept": "image/svg+xml"})
+    assert by_accept.body == r.body and by_accept.headers["vary"] == "Accept"
+
+
+def test_svg_overrides_and_escaping(base):
+    r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json.svg?style=for-the-badge&label=%3Cb%3E%26&color=ff00aa")
+    assert r.status == 200
+    text = r.body.decode()
+    ET.fromstring(r.body)  # still well-formed with markup in the label
+    assert "<b>" not in text and "#ff00aa" in text.lower()
+    flat = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json.svg")
+    assert svg_width(r.body) != svg_width(flat.body)
+    bogus = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json.svg?style=bogus&color=notacolor")
+    assert bogus.status == 200 and bogus.body == flat.body  # defaults, not a broken image
+
+
+def test_svg_error_badge(base):
+    r = http("GET", base + "/badges/tests/linux/acme/none/nothing.svg")
+    assert r.status == 404 and r.headers["content-type"].startswith("image/svg+xml")
+    ET.fromstring(r.body)
+
+
+# ---------------------------------------------------------------- CI client and durability
+
+
+def test_push_command_posts_junit_results(base, tmp_path):
+    branch = fresh_branch()
+    junit = tmp_path / "results.xml"
+    junit.write_text(
+        '<testsuites><testsuite name="s">'
+        '<testcase name="a"/><testcase name="b"/><testcase name="c"><failure/></testcase>'
+        '<testcase name="d"><skipped/></testcase></testsuite></testsuites>'
+    )
+    env = {"BADGES_URL": base, "BADGES_SECRET": SECRET, "GITHUB_REPOSITORY": "Acme/PushRepo",
+           "GITHUB_REF_NAME": branch, "RUNNER_OS": "Linux", "GITHUB_SHA": "deadbeef", "GITHUB_RUN_ID": "42",
+           "GITHUB_SERVER_URL": "https://github.com", "GITHUB_HEAD_REF": ""}
+    for version in ("1", "2"):
+        r = subprocess.run([sys.executable, "-m", "lambdasmith", "badges", "push", str(junit), "--signature-version", version],
+                           capture_output=True, text=True, env={**os.environ, **env})
+        if version == "1":
+            assert r.returncode == 0, r.stderr
+            assert SECRET not in r.stdout + r.stderr
+        else:  # same run timestamp differs, so a second push is a new result
+            assert r.returncode == 0, r.stderr
+    badge = http("GET", base + f"/badges/tests/linux/acme/pushrepo/{branch}").json()
+    assert badge["message"] == "2 passed, 1 failed"
+    bad = subprocess.run([sys.executable, "-m", "lambdasmith", "badges", "push", str(junit)], capture_output=True,
+                         text=True, env={**os.environ, **env, "BADGES_SECRET": "wrong"})
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+
+
+def test_data_survives_restart(server):
+    base = server.urls["badges"]
+    branch = fresh_branch()
+    assert post(base, f"/tests/results/linux/acme/durable/{branch}", payload(passed=5)).status == 201
+    server.restart()
+    base = server.urls["badges"]
+    assert http("GET", base + f"/badges/tests/linux/acme/durable/{branch}").json()["message"] == "5 passed"
