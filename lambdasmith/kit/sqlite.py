@@ -17,13 +17,15 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+
+TYPE_CHECKING = False  # typing and pathlib cost cold-start milliseconds; checkers only
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 BUSY_TIMEOUT_S = 30.0
 
-_registry: dict[Path, "Database"] = {}
+_registry: dict[str, "Database"] = {}
 _registry_lock = threading.Lock()
 _every: "weakref.WeakSet[Database]" = weakref.WeakSet()
 # Connections inherited through fork: never used or closed in the child (SQLite forbids both),
@@ -37,8 +39,8 @@ class Database:
     def __init__(self, path: str | os.PathLike[str]):
         if str(path) == ":memory:":
             raise ValueError("Database needs a file: each thread opens its own connection")
-        self.path = Path(path).resolve()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = os.path.realpath(path)
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._schemas: set[str] = set()
@@ -48,7 +50,7 @@ class Database:
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> "Database":
         """The process-wide instance for this file, so every port shares its transactions."""
-        resolved = Path(path).resolve()
+        resolved = os.path.realpath(path)
         with _registry_lock:
             db = _registry.get(resolved)
             if db is None:

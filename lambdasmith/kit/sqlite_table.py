@@ -12,12 +12,9 @@ read-check-write is atomic against other threads and processes using the file.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any
 
 from lambdasmith.kit.sqlite import Database
 from lambdasmith.kit.table import (
@@ -40,6 +37,11 @@ from lambdasmith.kit.table import (
     evaluate,
     key_of,
 )
+
+TYPE_CHECKING = False  # typing costs a cold start milliseconds; only type checkers need these
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS table_items (
@@ -78,7 +80,7 @@ class SqliteTable:
         db.ensure(_SCHEMA)
 
     def __repr__(self) -> str:
-        return f"SqliteTable({self.name!r} in {str(self.db.path)!r})"
+        return f"SqliteTable({self.name!r} in {self.db.path!r})"
 
     # ------------------------------------------------------------------------ single items
 
@@ -227,7 +229,7 @@ class SqliteTable:
             results: list[tuple[Item, Any] | None] = []
             for table, op, pk, sk, body in plan:
                 current = table._current(conn, pk, sk, now)
-                outcome: tuple[Item, str] | None = None
+                outcome: tuple[Item, Any] | None = None
                 reason: str | None = None
                 if not evaluate(op.condition, current):
                     reason = "ConditionalCheckFailed"
@@ -237,7 +239,7 @@ class SqliteTable:
                     try:
                         new = op.update.apply(current, {table.spec.pk: pk, table.spec.sk: sk})
                         outcome = (new, table._prepare(new)[2])
-                    except ValidationError:
+                    except ValidationError:  # e.g. ADD to text, or grown past 400 KB
                         reason = "ValidationError"
                 reasons.append(reason)
                 results.append(outcome)
@@ -436,9 +438,14 @@ def _after_prefix(prefix: str) -> str | None:
     return None
 
 
+_TO_URL = str.maketrans("+/", "-_", "=")
+_FROM_URL = str.maketrans("-_", "+/")
+
+
 def _encode_cursor(key: Item) -> str:
+    """base64url, unpadded, of the JSON key: DynamoDB's LastEvaluatedKey, made URL-safe."""
     raw = json.dumps(key, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return binascii.b2a_base64(raw.encode(), newline=False).decode().translate(_TO_URL)
 
 
 def _decode_cursor(
@@ -449,9 +456,11 @@ def _decode_cursor(
         return None
     if not isinstance(cursor, str) or not cursor:
         raise ValidationError("malformed cursor")
+    if not cursor.isascii() or "+" in cursor or "/" in cursor:
+        raise ValidationError("malformed cursor")
+    padded = cursor.translate(_FROM_URL) + "=" * (-len(cursor) % 4)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw.decode())
+        key = json.loads(binascii.a2b_base64(padded, strict_mode=True).decode())
     except (ValueError, binascii.Error):
         raise ValidationError("malformed cursor") from None
     if (

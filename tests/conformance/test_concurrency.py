@@ -153,9 +153,9 @@ def _fork() -> Any:
 
 def _race_in_child(backend: Any, spec: TableSpec, me: int, barrier: Any, out: Any) -> None:
     table = backend.make_table(spec)
-    barrier.wait()
     won = []
     for k in range(RACE_KEYS):
+        barrier.wait(timeout=30)  # every round starts together, so every key is contended
         try:
             table.put({"PK": "race", "SK": f"k{k}", "owner": me}, Absent())
             won.append(k)
@@ -166,7 +166,7 @@ def _race_in_child(backend: Any, spec: TableSpec, me: int, barrier: Any, out: An
 
 def _count_in_child(backend: Any, spec: TableSpec, me: int, barrier: Any, out: Any) -> None:
     table = backend.make_table(spec)
-    barrier.wait()
+    barrier.wait(timeout=30)
     seen = [table.update(COUNTER, Update(add={"n": 1}))["n"] for _ in range(PROCESS_INCREMENTS)]
     out.put((me, seen))
 
@@ -181,6 +181,9 @@ def _in_processes(backend: Any, spec: TableSpec, target: Callable[..., None]) ->
         p.start()
     for p in procs:
         p.join(timeout=60)  # results are a few hundred bytes: they fit the queue's pipe
+    for p in procs:
+        if p.is_alive():
+            p.kill()
     assert [p.exitcode for p in procs] == [0] * PROCESSES
     results: dict[int, Any] = {}
     try:

@@ -109,6 +109,44 @@ def test_reasons_mark_every_failing_position(table: Table, accounts: Table) -> N
     assert table.get({"PK": "taken", "SK": "s"}) == {"PK": "taken", "SK": "s"}
 
 
+def test_a_patch_that_cannot_apply_cancels_with_a_validation_reason(
+    table: Table, accounts: Table
+) -> None:
+    _seed(accounts)
+    big = {"id": "big", "kind": "doc"}
+    accounts.put({**big, "text": "x" * (MAX_ITEM_BYTES // 2)})
+    grow = Update(set={"more": "y" * (MAX_ITEM_BYTES // 2)})
+
+    with pytest.raises(TransactionCanceled) as e:
+        table.transact(
+            [
+                Write(table, Put({"PK": "a", "SK": "s"})),
+                Write(accounts, Patch(ALICE, Update(add={"kind_of": 1}))),
+                Write(accounts, Patch(big, grow)),
+                Write(accounts, Patch(BOB, Update(add={"version": 1}))),
+            ]
+        )
+
+    assert e.value.reasons == [None, None, "ValidationError", None]
+    assert table.get({"PK": "a", "SK": "s"}) is None
+    assert accounts.get(ALICE) == {**ALICE, "cents": 100, "version": 1}
+
+
+def test_an_add_to_text_in_a_transaction_cancels_it(accounts: Table) -> None:
+    accounts.put({"id": "t", "kind": "doc", "name": "n"})
+
+    with pytest.raises(TransactionCanceled) as e:
+        accounts.transact(
+            [
+                Write(accounts, Patch({"id": "t", "kind": "doc"}, Update(add={"name": 1}))),
+                Write(accounts, Put({"id": "u", "kind": "doc"})),
+            ]
+        )
+
+    assert e.value.reasons == ["ValidationError", None]
+    assert accounts.get({"id": "u", "kind": "doc"}) is None
+
+
 def test_a_failing_check_alone_cancels_the_writes(table: Table, accounts: Table) -> None:
     with pytest.raises(TransactionCanceled) as e:
         table.transact(
