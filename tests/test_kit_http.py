@@ -250,3 +250,26 @@ def test_emf_document():
     assert isinstance(doc["_aws"]["Timestamp"], int)
     m.flush()
     assert len(out.getvalue().splitlines()) == 1  # nothing new, nothing written
+
+
+@pytest.mark.parametrize("raw,decoded", [
+    ("feature%2Fx", "feature/x"), ("%C3%A9t%C3%A9", "été"), ("100%", "100%"), ("%zz%41", "%zzA"),
+    ("a+b", "a+b"), ("%25", "%"), ("%e2%82%ac", "€"),
+])
+def test_percent_decode_matches_rfc3986(raw, decoded):
+    from urllib.parse import unquote
+
+    from lambdasmith.kit.events import percent_decode
+
+    assert percent_decode(raw) == decoded == unquote(raw, errors="strict")
+
+
+def test_percent_decode_rejects_invalid_utf8_and_query_replaces_it():
+    from urllib.parse import parse_qsl
+
+    from lambdasmith.kit.events import parse_query, percent_decode
+
+    with pytest.raises(UnicodeDecodeError):
+        percent_decode("%ff")
+    qs = "a=1&b=&c&d=x+y%20z&e=%ff&&f=%3D%26"
+    assert parse_query(qs) == parse_qsl(qs, keep_blank_values=True)

@@ -15,7 +15,6 @@ Every badge URL also answers as SVG: a `.svg` suffix or `Accept: image/svg+xml` 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 
 from lambdasmith.badges import shields
 from lambdasmith.badges.config import BadgesConfig
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
 
 BADGE_CACHE = "public, s-maxage=600, max-age=300, stale-while-revalidate=1200, stale-if-error=3600"
 STALE_CACHE = "public, max-age=60, stale-if-error=3600"  # upstream is failing: look again soon
+USER_AGENT = "lambdasmith-badges/0.1"
 CORS_HEADERS = ("content-type", "x-signature", "x-timestamp", "x-nonce", "x-signature-version")
 RESULT_FIELDS = (
     "platform", "passed", "failed", "skipped", "total", "url_html",
@@ -44,13 +44,26 @@ class BadgesService:
     def __init__(self, config: BadgesConfig, store: BadgeStore, source: Any, logger: Logger, metrics: Metrics):
         self.config = config
         self.store = store
-        self.source = source  # badges.upstream.PackageSource
+        self._source = source  # badges.upstream.PackageSource, made on the first package badge
         self.logger = logger
         self.metrics = metrics
+
+    @property
+    def source(self) -> Any:
+        if self._source is None:
+            from lambdasmith.badges.upstream import PackageSource
+            from lambdasmith.kit.upstream import UpstreamClient
+
+            c = self.config
+            client = UpstreamClient(USER_AGENT, timeout=c.upstream_timeout_s)
+            self._source = PackageSource(client, c.nuget_base_url, c.github_api_url, cache_ttl=c.upstream_cache_ttl_s)
+        return self._source
 
     # ------------------------------------------------------------------ health
 
     def health(self, request: Request) -> Response:
+        from datetime import datetime, timezone
+
         now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
         return json_response({"status": "Healthy", "time_stamp": now}, headers=NO_STORE)
 
@@ -193,6 +206,8 @@ class BadgesService:
             raise HTTPError(409, "A result with this timestamp already exists for this branch",
                             code="DUPLICATE_TEST_RESULT", field="timestamp") from None
         self.metrics.add("TestResultsIngested")
+        from datetime import datetime, timezone
+
         body = {
             "test_result_id": result["run_id"],
             "repository": where.display,
@@ -222,6 +237,8 @@ def _svg_suffix(segment: str, request: Request) -> tuple[str, bool]:
 
 
 def _public(where: Repo, row: dict[str, Any]) -> dict[str, Any]:
+    from datetime import datetime, timezone
+
     out = {k: row[k] for k in RESULT_FIELDS if k in row}
     out["repository"] = where.display
     if "ReceivedAt" in row:
@@ -265,12 +282,6 @@ def create_app(config: BadgesConfig, store: BadgeStore | None = None, source: An
     metrics = Metrics("BadgeSmith", "badges")
     if store is None:
         store = open_store(config)
-    if source is None:
-        from lambdasmith.badges.upstream import PackageSource
-        from lambdasmith.kit.upstream import UpstreamClient
-
-        client = UpstreamClient("lambdasmith-badges/0.1 (+https://github.com/lambdasmith)", timeout=config.upstream_timeout_s)
-        source = PackageSource(client, config.nuget_base_url, config.github_api_url, cache_ttl=config.upstream_cache_ttl_s)
     svc = BadgesService(config, store, source, logger, metrics)
 
     def flush(request: Request, response: Response) -> None:

@@ -6,7 +6,6 @@ goes back in the shape of the payload it answers. Handlers never see the event d
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, unquote
 
 from lambdasmith.kit.responses import Response
 
@@ -91,7 +90,7 @@ def _parse_v2(event: dict[str, Any], context: Any) -> Request:
     http = ctx.get("http") or {}
     qs = event.get("rawQueryString") or ""
     multi: dict[str, list[str]] = {}
-    for k, v in parse_qsl(qs, keep_blank_values=True):
+    for k, v in parse_query(qs):
         multi.setdefault(k, []).append(v)
     if not multi and event.get("queryStringParameters"):
         # hand-written test events often carry only the parsed form (values comma-joined)
@@ -145,6 +144,40 @@ def _parse_v1(event: dict[str, Any], context: Any) -> Request:
     )
 
 
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def percent_decode(text: str, plus: bool = False, errors: str = "strict") -> str:
+    """RFC 3986 percent-decoding to UTF-8 (urllib.parse would cost a cold start ~4 ms).
+
+    A `%` not followed by two hex digits stays as it is; invalid UTF-8 raises with
+    errors="strict". `plus` turns `+` into a space, as form-encoded query strings mean it.
+    """
+    if plus and "+" in text:
+        text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    first, *rest = text.split("%")
+    out = bytearray(first.encode("utf-8"))
+    for part in rest:
+        if len(part) >= 2 and part[0] in _HEX and part[1] in _HEX:
+            out.append(int(part[:2], 16))
+            out += part[2:].encode("utf-8")
+        else:
+            out += b"%" + part.encode("utf-8")
+    return out.decode("utf-8", errors)
+
+
+def parse_query(qs: str) -> list[tuple[str, str]]:
+    """`a=1&b=&c` → [("a", "1"), ("b", ""), ("c", "")]; undecodable bytes become U+FFFD."""
+    pairs = []
+    for field in qs.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            pairs.append((percent_decode(name, True, "replace"), percent_decode(value, True, "replace")))
+    return pairs
+
+
 def split_path(raw_path: str) -> list[str]:
     """Raw segments of a path (still encoded); empty segments from `//` or a trailing `/` dropped."""
     return [s for s in raw_path.split("/") if s]
@@ -152,7 +185,7 @@ def split_path(raw_path: str) -> list[str]:
 
 def decode_segment(segment: str) -> str:
     """Percent-decode once: `feature%2Fx` → `feature/x`, never twice."""
-    return unquote(segment, errors="strict") if "%" in segment else segment
+    return percent_decode(segment) if "%" in segment else segment
 
 
 def to_result(response: Response, version: str = "2.0") -> dict[str, Any]:
