@@ -113,7 +113,10 @@ class Router:
 def default_error_body(err: HTTPError) -> dict[str, Any]:
     body: dict[str, Any] = {"message": err.message}
     if err.code:
-        body["error_details"] = [{"error_code": err.code, "property_name": err.field}]
+        detail = {"error_code": err.code}
+        if err.field:
+            detail["property_name"] = err.field
+        body["error_details"] = [detail]
     return body
 
 

@@ -41,6 +41,8 @@ class Database:
             raise ValueError("Database needs a file: each thread opens its own connection")
         self.path = os.path.realpath(path)
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        # Secrets share this file: readable by its owner only (WAL and SHM files inherit the mode).
+        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._schemas: set[str] = set()

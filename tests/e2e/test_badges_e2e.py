@@ -468,6 +468,26 @@ def test_svg_overrides_and_escaping(base):
     assert bogus.status == 200 and bogus.body == flat.body  # defaults, not a broken image
 
 
+@pytest.mark.parametrize("label", ["tests", "build status", "WWW iii", "café ünïcode", "测试", "a&b<c>"])
+@pytest.mark.parametrize("style", ["flat", "flat-square", "plastic", "for-the-badge"])
+def test_served_svg_equals_badge_makers(base, label, style):
+    """The image the server sends is the one shields.io's badge-maker draws for the same badge."""
+    import shutil
+    from urllib.parse import quote
+
+    node_modules = Path(__file__).resolve().parents[2] / ".cache" / "node" / "node_modules"
+    if os.environ.get("LAMBDASMITH_SKIP_NODE") == "1":
+        pytest.skip("LAMBDASMITH_SKIP_NODE=1")
+    assert shutil.which("node") and (node_modules / "badge-maker").is_dir(), "run `make node-tools`"
+    served = http("GET", base + f"/badges/packages/nuget/Newtonsoft.Json.svg?style={style}&label={quote(label)}")
+    assert served.status == 200
+    spec = {"label": label, "message": "13.0.3", "color": "blue", "style": style}
+    oracle = subprocess.run(["node", str(HERE.parent / "node" / "badge_oracle.mjs"), str(node_modules)],
+                            input=json.dumps({"badges": [spec]}), capture_output=True, text=True, timeout=60)
+    assert oracle.returncode == 0, oracle.stderr
+    assert served.body.decode() == json.loads(oracle.stdout)["badges"][0]
+
+
 def test_svg_error_badge(base):
     r = http("GET", base + "/badges/tests/linux/acme/none/nothing.svg")
     assert r.status == 404 and r.headers["content-type"].startswith("image/svg+xml")
