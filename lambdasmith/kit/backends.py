@@ -2,6 +2,7 @@
 
     LAMBDASMITH_TABLE_BACKEND   sqlite (default) | dynamodb
     LAMBDASMITH_SECRET_BACKEND  sqlite (default) | secretsmanager | ssm
+    LAMBDASMITH_QUEUE_BACKEND   sqlite (default) | sqs  (for sqs a queue is named by URL or name)
     LAMBDASMITH_DATA_DIR        where the embedded backends keep their file
                                 (default ./.lambdasmith; /tmp/lambdasmith on Lambda)
 
@@ -16,6 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Mapping
 
+    from lambdasmith.kit.queue import Queue
     from lambdasmith.kit.secrets import SecretStore
     from lambdasmith.kit.table import Table, TableSpec
 
@@ -41,12 +43,51 @@ def open_table(spec: TableSpec, name: str, *, backend: str = "sqlite", data_dir:
         from lambdasmith.kit.sqlite_table import SqliteTable
 
         return SqliteTable(_database(data_dir), spec, name)
+    if backend == "dynamodb":
+        from lambdasmith.kit.dynamodb_table import DynamoTable
+
+        return DynamoTable(spec, name)  # the client comes from the environment, on first use
     raise ValueError(f"unknown table backend {backend!r} (LAMBDASMITH_TABLE_BACKEND)")
 
 
-def open_secrets(*, backend: str = "sqlite", data_dir: str = ".lambdasmith") -> SecretStore:
+def open_secrets(*, backend: str = "sqlite", data_dir: str = ".lambdasmith", prefix: str = "") -> SecretStore:
+    """`prefix` goes before every name on AWS (SSM names also get a leading `/`: see aws_secrets)."""
     if backend == "sqlite":
         from lambdasmith.kit.secrets import SqliteSecrets
 
         return SqliteSecrets(_database(data_dir))
+    if backend == "secretsmanager":
+        from lambdasmith.kit.aws_secrets import SecretsManagerSecrets
+
+        return SecretsManagerSecrets(prefix=prefix)
+    if backend == "ssm":
+        from lambdasmith.kit.aws_secrets import SsmSecrets
+
+        return SsmSecrets(prefix=prefix)
     raise ValueError(f"unknown secret backend {backend!r} (LAMBDASMITH_SECRET_BACKEND)")
+
+
+def open_queue(
+    name: str,
+    *,
+    backend: str | None = None,
+    data_dir: str | None = None,
+    dlq: str | None = None,
+    max_receive_count: int | None = None,
+) -> Queue:
+    """Queue `name`: backend from LAMBDASMITH_QUEUE_BACKEND unless given, data_dir likewise.
+
+    sqlite: `dlq` and `max_receive_count` set the redrive (the DLQ is queue `dlq` of the same
+    file). sqs: `name` is the queue URL (or name); redrive is the queue's own RedrivePolicy, so
+    `dlq` and `max_receive_count` are not used.
+    """
+    backend = backend or os.environ.get("LAMBDASMITH_QUEUE_BACKEND") or "sqlite"
+    if backend == "sqlite":
+        from lambdasmith.kit.sqlite_queue import SqliteQueue
+
+        return SqliteQueue(_database(data_dir or default_data_dir()), name, dlq=dlq, max_receive_count=max_receive_count)
+    if backend == "sqs":
+        from lambdasmith.kit.sqs_queue import SqsQueue
+
+        return SqsQueue(name)
+    raise ValueError(f"unknown queue backend {backend!r} (LAMBDASMITH_QUEUE_BACKEND)")

@@ -42,6 +42,27 @@ _shared_pool: Pool | None = None
 _shared_credentials: CredentialProvider | None = None
 
 
+def shared_pool() -> Pool:
+    """The process's keep-alive pool, used by every client not given a pool of its own."""
+    global _shared_pool
+    pool = _shared_pool
+    if pool is None:
+        pool = _shared_pool = Pool(10.0, max_idle_per_origin=16)
+    return pool
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child: never reuse the parent's sockets (two processes writing to one
+    connection would read each other's responses). The child just forgets its copies — no
+    shutdown is sent — so the parent's connections stay usable; its next request opens anew."""
+    global _shared_pool
+    _shared_pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
 def endpoint_for(service: Service, region: str, env: Mapping[str, str] = os.environ) -> str:
     url = env.get(f"AWS_ENDPOINT_URL_{service.env_suffix}") or env.get("AWS_ENDPOINT_URL")
     return (url or f"https://{service.host_prefix}.{region}.amazonaws.com").rstrip("/")
@@ -63,29 +84,31 @@ class JsonClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] | None = None,
     ):
-        global _shared_pool, _shared_credentials
+        global _shared_credentials
         self.service = service
         self.region = region or default_region()
         self.endpoint = endpoint or endpoint_for(service, self.region)
         scheme, host, port, path = split_url(self.endpoint)
-        self.host = host if port == (443 if scheme == "https" else 80) else f"{host}:{port}"
         if ":" in host and not host.startswith("["):
-            self.host = f"[{host}]" + ("" if port in (80, 443) else f":{port}")
+            host = f"[{host}]"  # an IPv6 literal
+        self.host = host if port == (443 if scheme == "https" else 80) else f"{host}:{port}"
         self.path = path.split("?")[0] or "/"
+        self.url = f"{scheme}://{self.host}{self.path}"  # the endpoint's own path included once
         if credentials is None:
             _shared_credentials = _shared_credentials or CredentialProvider()
             credentials = _shared_credentials
-        if pool is None:
-            _shared_pool = _shared_pool or Pool(timeout, max_idle_per_origin=16)
-            pool = _shared_pool
         self.credentials = credentials
-        self.pool = pool
+        self._pool = pool  # None: the shared pool, looked up per request so a fork can reset it
         self.max_attempts = max(1, max_attempts)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.timeout = timeout
         self.sleep = sleep
         self.rng = rng
+
+    @property
+    def pool(self) -> Pool:
+        return self._pool if self._pool is not None else shared_pool()
 
     def call(self, operation: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """One operation; its response as a dict, or a typed `errors.AwsError`."""
@@ -106,7 +129,7 @@ class JsonClient:
             )  # fmt: skip
             headers["User-Agent"] = USER_AGENT
             try:
-                resp = self.pool.request("POST", self.endpoint + self.path, list(headers.items()), body, self.timeout)
+                resp = self.pool.request("POST", self.url, list(headers.items()), body, self.timeout)
             except (OSError, WireError) as e:  # connection refused/reset, timeouts
                 if attempt >= self.max_attempts:
                     raise
