@@ -273,3 +273,14 @@ def test_percent_decode_rejects_invalid_utf8_and_query_replaces_it():
         percent_decode("%ff")
     qs = "a=1&b=&c&d=x+y%20z&e=%ff&&f=%3D%26"
     assert parse_query(qs) == parse_qsl(qs, keep_blank_values=True)
+
+
+@pytest.mark.parametrize("key,msg", [(b"", b""), (b"k", b"msg"), (b"k" * 64, b"x" * 1000), (b"long" * 40, "é✓".encode())])
+def test_builtin_digests_equal_hashlib_and_hmac(key, msg):
+    import hashlib
+    import hmac
+
+    from lambdasmith.kit.digest import hmac_sha256, sha256_hex
+
+    assert sha256_hex(msg) == hashlib.sha256(msg).hexdigest()
+    assert hmac_sha256(key, msg) == hmac.new(key, msg, hashlib.sha256).digest()

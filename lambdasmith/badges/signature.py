@@ -7,24 +7,25 @@ SHA-256, so a captured body cannot be replayed onto another repository or branch
 
 from __future__ import annotations
 
-import hashlib
 import hmac
+
+from lambdasmith.kit.digest import hmac_sha256, sha256_hex
 
 PREFIX = "sha256="
 
 
 def v2_message(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:
-    digest = hashlib.sha256(body).hexdigest()
+    digest = sha256_hex(body)
     return f"{method.upper()}\n{path}\n{timestamp}\n{nonce}\n{digest}".encode("utf-8")
 
 
 def sign_v1(secret: str, body: bytes) -> str:
-    return PREFIX + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return PREFIX + hmac_sha256(secret.encode("utf-8"), body).hex()
 
 
 def sign_v2(secret: str, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
     msg = v2_message(method, path, timestamp, nonce, body)
-    return PREFIX + hmac.new(secret.encode("utf-8"), msg, hashlib.sha256).hexdigest()
+    return PREFIX + hmac_sha256(secret.encode("utf-8"), msg).hex()
 
 
 def matches(header: str, expected: str) -> bool:

@@ -82,9 +82,9 @@ def redirect(location: str, status: int = 302, headers: dict[str, str] | None = 
 
 
 def etag_of(body: bytes) -> str:
-    import hashlib
+    from lambdasmith.kit.digest import sha256_hex
 
-    return '"' + hashlib.sha256(body).hexdigest() + '"'
+    return '"' + sha256_hex(body) + '"'
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
+
+from lambdasmith.kit.digest import hmac_sha256, sha256_hex
 
 # Hop-by-hop and tracing headers change in transit, so neither side signs them (botocore's list).
 UNSIGNED = frozenset({
@@ -26,7 +26,7 @@ def amz_date(epoch: float | None = None) -> str:
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
-    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+    return hmac_sha256(key, msg.encode("utf-8"))
 
 
 def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
@@ -75,11 +75,11 @@ def sign(
         canonical_query(query),
         "".join(f"{n}:{signed[n]}\n" for n in names),
         ";".join(names),
-        hashlib.sha256(body).hexdigest(),
+        sha256_hex(body),
     ])
     scope = f"{stamp[:8]}/{region}/{service}/aws4_request"
-    to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
-    signature = hmac.new(signing_key(secret_key, stamp[:8], region, service), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{sha256_hex(canonical.encode('utf-8'))}"
+    signature = hmac_sha256(signing_key(secret_key, stamp[:8], region, service), to_sign.encode("utf-8")).hex()
     out["Authorization"] = (
         f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
     )
