@@ -32,6 +32,8 @@ import time
 
 from lambdasmith.kit.aws import errors as aws
 from lambdasmith.kit.table import (
+    decode_cursor as decode_cursor_key,
+    encode_cursor,
     MAX_ITEM_BYTES,
     MAX_TRANSACTION_ITEMS,
     Absent,
@@ -924,33 +926,13 @@ def _enable_ttl(client: Any, name: str, attribute: str) -> None:
 
 # ---------------------------------------------------------------------------- cursors
 
-_TO_URL = str.maketrans("+/", "-_", "=")
-_FROM_URL = str.maketrans("-_", "+/")
-
-
-def encode_cursor(key: dict[str, Any]) -> str:
-    """URL-safe unpadded base64 of the marshalled key of the last item returned."""
-    raw = json.dumps(key, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return binascii.b2a_base64(raw.encode(), newline=False).decode().translate(_TO_URL)
-
-
 def decode_cursor(
     cursor: str | None, names: set[str], pk_name: str, pk: str
 ) -> dict[str, Any] | None:
     """The ExclusiveStartKey inside a cursor, checked against the query it resumes."""
     if cursor is None:
         return None
-    if not isinstance(cursor, str) or not cursor:
-        raise ValidationError("malformed cursor")
-    if not cursor.isascii() or "+" in cursor or "/" in cursor:
-        raise ValidationError("malformed cursor")
-    padded = cursor.translate(_FROM_URL) + "=" * (-len(cursor) % 4)
-    try:
-        key = json.loads(binascii.a2b_base64(padded, strict_mode=True).decode())
-    except (ValueError, binascii.Error):
-        raise ValidationError("malformed cursor") from None
-    if not isinstance(key, dict) or set(key) != names:
-        raise ValidationError("malformed cursor")
+    key = decode_cursor_key(cursor, names)
     for v in key.values():
         if not isinstance(v, dict) or list(v) != ["S"] or not isinstance(v["S"], str) or not v["S"]:
             raise ValidationError("malformed cursor")

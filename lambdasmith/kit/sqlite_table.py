@@ -12,12 +12,13 @@ read-check-write is atomic against other threads and processes using the file.
 
 from __future__ import annotations
 
-import binascii
 import json
 import time
 
 from lambdasmith.kit.sqlite import Database
 from lambdasmith.kit.table import (
+    decode_cursor,
+    encode_cursor,
     MAX_TRANSACTION_ITEMS,
     Check,
     Condition,
@@ -182,7 +183,7 @@ class SqliteTable:
             at = {self.spec.pk: pk, self.spec.sk: last[0]}
         else:
             at = {self.spec.pk: last[1], self.spec.sk: last[2], ipk: pk, isk: last[0]}
-        return Page([json.loads(row[-1]) for row in rows], _encode_cursor(at))
+        return Page([json.loads(row[-1]) for row in rows], encode_cursor(at))
 
     def batch_get(self, keys: Iterable[Item]) -> list[Item]:
         wanted = dict.fromkeys(self._key(k) for k in keys)
@@ -438,36 +439,14 @@ def _after_prefix(prefix: str) -> str | None:
     return None
 
 
-_TO_URL = str.maketrans("+/", "-_", "=")
-_FROM_URL = str.maketrans("-_", "+/")
-
-
-def _encode_cursor(key: Item) -> str:
-    """base64url, unpadded, of the JSON key: DynamoDB's LastEvaluatedKey, made URL-safe."""
-    raw = json.dumps(key, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return binascii.b2a_base64(raw.encode(), newline=False).decode().translate(_TO_URL)
-
-
 def _decode_cursor(
     cursor: str | None, names: set[str], pk_name: str, pk: str
 ) -> dict[str, str] | None:
     """The exclusive start key inside a cursor, checked against the query it resumes."""
     if cursor is None:
         return None
-    if not isinstance(cursor, str) or not cursor:
-        raise ValidationError("malformed cursor")
-    if not cursor.isascii() or "+" in cursor or "/" in cursor:
-        raise ValidationError("malformed cursor")
-    padded = cursor.translate(_FROM_URL) + "=" * (-len(cursor) % 4)
-    try:
-        key = json.loads(binascii.a2b_base64(padded, strict_mode=True).decode())
-    except (ValueError, binascii.Error):
-        raise ValidationError("malformed cursor") from None
-    if (
-        not isinstance(key, dict)
-        or set(key) != names
-        or not all(isinstance(v, str) and v for v in key.values())
-    ):
+    key = decode_cursor(cursor, names)
+    if not all(isinstance(v, str) and v for v in key.values()):
         raise ValidationError("malformed cursor")
     if key[pk_name] != pk:
         raise ValidationError("cursor belongs to another partition")

@@ -437,3 +437,36 @@ def check_item(spec: TableSpec, item: Item) -> None:
                 raise ValidationError(f"index key attribute {a!r} must be a non-empty string")
     if item_size(item) > MAX_ITEM_BYTES:
         raise ItemTooLarge(f"item exceeds {MAX_ITEM_BYTES} bytes")
+
+
+# ---------------------------------------------------------------------------- cursors
+
+_TO_URL = str.maketrans("+/", "-_", "=")
+_FROM_URL = str.maketrans("-_", "+/")
+
+
+def encode_cursor(key: dict[str, Any]) -> str:
+    """A backend's resume key (JSON) as an opaque, URL-safe, unpadded base64 string."""
+    import binascii
+    import json
+
+    raw = json.dumps(key, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return binascii.b2a_base64(raw.encode(), newline=False).decode().translate(_TO_URL)
+
+
+def decode_cursor(cursor: str, names: set[str]) -> dict[str, Any]:
+    """The key inside a cursor, with exactly `names` as attributes; ValidationError otherwise.
+    Each backend then checks the values are its own (and of the partition being queried)."""
+    import binascii
+    import json
+
+    if not isinstance(cursor, str) or not cursor or not cursor.isascii() or "+" in cursor or "/" in cursor:
+        raise ValidationError("malformed cursor")
+    padded = cursor.translate(_FROM_URL) + "=" * (-len(cursor) % 4)
+    try:
+        key = json.loads(binascii.a2b_base64(padded, strict_mode=True).decode())
+    except (ValueError, binascii.Error):
+        raise ValidationError("malformed cursor") from None
+    if not isinstance(key, dict) or set(key) != names:
+        raise ValidationError("malformed cursor")
+    return key

@@ -51,11 +51,7 @@ def server(upstreams, aws_backend_env, tmp_path_factory):
     env = {**aws_backend_env, "NUGET_BASE_URL": nuget.url, "GITHUB_API_URL": github.url, "BADGES_UPSTREAM_CACHE_TTL": "0"}
     r = embedded.lambdasmith("badges", "create-tables", data_dir=data, env=env)
     assert r.returncode == 0, r.stderr
-    for args in (["acme", "--type", "testdata", "--secret", embedded.SECRET],
-                 ["acme", "--type", "package", "--secret", embedded.TOKEN],
-                 ["strict", "--type", "testdata", "--secret", embedded.V2_SECRET, "--v2-only"]):
-        r = embedded.lambdasmith("badges", "register-org", *args, data_dir=data, env=env)
-        assert r.returncode == 0, r.stderr
+    embedded.register_orgs(data, env)
     served = Served(data, ["badges"], env).start()
     yield served
     served.stop()

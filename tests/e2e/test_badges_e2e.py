@@ -39,6 +39,15 @@ def lambdasmith(*args: str, data_dir: str, env: dict | None = None, input: str |
                           capture_output=True, text=True, env={**os.environ, **(env or {})}, input=input)
 
 
+def register_orgs(data_dir: str, env: dict | None = None) -> None:
+    """The orgs every e2e test uses, registered through the operator command."""
+    for args in (["acme", "--type", "testdata", "--secret", SECRET],
+                 ["acme", "--type", "package", "--secret", TOKEN],
+                 ["strict", "--type", "testdata", "--secret", V2_SECRET, "--v2-only"]):
+        r = lambdasmith("badges", "register-org", *args, data_dir=data_dir, env=env)
+        assert r.returncode == 0, r.stderr
+
+
 @pytest.fixture(scope="module")
 def upstreams():
     nuget = FakeNuGet(NUGET).start()
@@ -52,11 +61,7 @@ def upstreams():
 def server(upstreams, tmp_path_factory):
     nuget, github = upstreams
     data = str(tmp_path_factory.mktemp("badges-data"))
-    for args in (["acme", "--type", "testdata", "--secret", SECRET],
-                 ["acme", "--type", "package", "--secret", TOKEN],
-                 ["strict", "--type", "testdata", "--secret", V2_SECRET, "--v2-only"]):
-        r = lambdasmith("badges", "register-org", *args, data_dir=data)
-        assert r.returncode == 0, r.stderr
+    register_orgs(data)
     env = {"NUGET_BASE_URL": nuget.url, "GITHUB_API_URL": github.url, "BADGES_UPSTREAM_CACHE_TTL": "0"}
     served = Served(data, ["badges"], env).start()
     yield served
