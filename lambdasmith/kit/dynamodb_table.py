@@ -32,8 +32,6 @@ import time
 
 from lambdasmith.kit.aws import errors as aws
 from lambdasmith.kit.table import (
-    decode_cursor as decode_cursor_key,
-    encode_cursor,
     MAX_ITEM_BYTES,
     MAX_TRANSACTION_ITEMS,
     Absent,
@@ -59,6 +57,8 @@ from lambdasmith.kit.table import (
     ValidationError,
     Write,
     check_item,
+    decode_cursor as decode_cursor_key,
+    encode_cursor,
     evaluate,
     item_size,
     key_of,

@@ -17,8 +17,6 @@ import time
 
 from lambdasmith.kit.sqlite import Database
 from lambdasmith.kit.table import (
-    decode_cursor,
-    encode_cursor,
     MAX_TRANSACTION_ITEMS,
     Check,
     Condition,
@@ -35,6 +33,8 @@ from lambdasmith.kit.table import (
     ValidationError,
     Write,
     check_item,
+    decode_cursor,
+    encode_cursor,
     evaluate,
     key_of,
 )
