@@ -20,9 +20,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from lambdasmith.badges import cli as badges_cli
     from lambdasmith.local import serve
+    from lambdasmith.wardrobe import cli as wardrobe_cli
 
     serve.add_parser(sub, common)
     badges_cli.add_parser(sub, common)
+    wardrobe_cli.add_parser(sub, common)
     return parser
 
 

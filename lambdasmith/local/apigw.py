@@ -107,11 +107,70 @@ def v2_event(
     return event
 
 
+def v1_event(
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str = "127.0.0.1",
+    request_id: str | None = None,
+    stage: str = "local",
+) -> dict[str, Any]:
+    """The REST API (payload 1.0) proxy event for one HTTP request."""
+    path, _, query = target.partition("?")
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in headers:
+        single[name] = value  # REST API keeps the last value in `headers`
+        multi.setdefault(name, []).append(value)
+    qs_multi: dict[str, list[str]] = {}
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        qs_multi.setdefault(k, []).append(v)
+    ctype = next((v for k, v in headers if k.lower() == "content-type"), "")
+    binary = bool(body) and not any(ctype.startswith(t) for t in _TEXT_TYPES)
+    if not binary:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            binary = True
+    now = time.time()
+    user_agent = next((v for k, v in headers if k.lower() == "user-agent"), "")
+    return {
+        "resource": "/{proxy+}",
+        "path": path or "/",
+        "httpMethod": method.upper(),
+        "headers": single or None,
+        "multiValueHeaders": multi or None,
+        "queryStringParameters": {k: v[-1] for k, v in qs_multi.items()} or None,
+        "multiValueQueryStringParameters": qs_multi or None,
+        "pathParameters": {"proxy": (path or "/").lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method.upper(),
+            "path": f"/{stage}{path or '/'}",
+            "requestId": request_id or str(uuid.uuid4()),
+            "stage": stage,
+            "requestTimeEpoch": int(now * 1000),
+            "identity": {"sourceIp": source_ip, "userAgent": user_agent},
+        },
+        "body": (base64.b64encode(body).decode("ascii") if binary else text) if body else None,
+        "isBase64Encoded": binary,
+    }
+
+
 @dataclass
 class HttpResult:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+def v1_result(result: Any) -> HttpResult:
+    """REST API proxy integration: a result without `statusCode` is a malformed response (502)."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        return _bad_gateway("Malformed Lambda proxy response")
+    return v2_result(result)
 
 
 def v2_result(result: Any) -> HttpResult:

@@ -20,11 +20,21 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-from lambdasmith.local.apigw import MAX_REQUEST_BYTES, Context, HttpResult, LambdaHandler, v2_event, v2_result
+from lambdasmith.local.apigw import (
+    MAX_REQUEST_BYTES,
+    Context,
+    HttpResult,
+    LambdaHandler,
+    v1_event,
+    v1_result,
+    v2_event,
+    v2_result,
+)
 
-SYSTEMS: dict[str, tuple[int, str]] = {
-    # name: (port offset, "module:attribute" of the Lambda handler)
-    "badges": (0, "lambdasmith.badges.app:handler"),
+SYSTEMS: dict[str, tuple[int, str, str]] = {
+    # name: (port offset, "module:attribute" of the Lambda handler, API Gateway payload version)
+    "badges": (0, "lambdasmith.badges.app:handler", "2.0"),  # HTTP API
+    "wardrobe": (1, "lambdasmith.wardrobe.api:handler", "1.0"),  # REST API
 }
 
 
@@ -39,10 +49,12 @@ class FunctionServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], name: str, handler: LambdaHandler, access_log: bool = True):
+    def __init__(self, address: tuple[str, int], name: str, handler: LambdaHandler, payload: str = "2.0",
+                 access_log: bool = True):  # fmt: skip
         super().__init__(address, _RequestHandler)
         self.function_name = name
         self.lambda_handler = handler
+        self.payload = payload
         self.access_log = access_log
 
     @property
@@ -79,21 +91,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
             sys.stderr.write(f"{self.server.function_name} {self.command} {self.path} {result.status} {ms:.1f}ms\n")
 
     def _invoke(self, body: bytes) -> HttpResult:
-        event = v2_event(
-            self.command,
-            self.path,
-            list(self.headers.items()),
-            body,
-            source_ip=self.client_address[0],
-            host=self.headers.get("Host", "localhost"),
-        )
+        rest = self.server.payload == "1.0"
+        if rest:
+            event = v1_event(self.command, self.path, list(self.headers.items()), body, source_ip=self.client_address[0])
+        else:
+            event = v2_event(self.command, self.path, list(self.headers.items()), body,
+                             source_ip=self.client_address[0], host=self.headers.get("Host", "localhost"))  # fmt: skip
         ctx = Context(self.server.function_name)
         try:
             result = self.server.lambda_handler(event, ctx)
         except Exception as e:  # a handler that raises is a 502 at the gateway, as on AWS
             sys.stderr.write(json.dumps({"level": "ERROR", "message": "handler raised", "error": repr(e)}) + "\n")
             return self._reply_error(502, "Internal Server Error")
-        return v2_result(result)
+        return v1_result(result) if rest else v2_result(result)
 
     def _reply_error(self, status: int, message: str) -> HttpResult:
         return HttpResult(status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode())
@@ -126,13 +136,16 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str, ready: C
     os.environ["LAMBDASMITH_DATA_DIR"] = os.path.abspath(data_dir)
     servers: list[FunctionServer] = []
     for name in systems:
-        offset, ref = SYSTEMS[name]
+        offset, ref, payload = SYSTEMS[name]
         port = base_port + offset if base_port else 0
-        servers.append(FunctionServer((host, port), name, load_handler(ref)))
+        servers.append(FunctionServer((host, port), name, load_handler(ref), payload))
+    pumps = start_pumps(systems)
     urls = {s.function_name: s.url for s in servers}
     print("lambdasmith serve — data in " + os.environ["LAMBDASMITH_DATA_DIR"], flush=True)
     for name, url in urls.items():
         print(f"  {name:<10} {url}", flush=True)
+    if "wardrobe" in systems:
+        print("  (a wardrobe token: lambdasmith wardrobe token USER)", flush=True)
     if ready:
         ready(urls)
     threads = [threading.Thread(target=s.serve_forever, name=s.function_name, daemon=True) for s in servers]
@@ -146,9 +159,30 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str, ready: C
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     stop.wait()
+    for p in pumps:
+        p.stop()
     for s in servers:
         s.shutdown()
         s.server_close()
+
+
+def start_pumps(systems: list[str]) -> list[Any]:
+    """Event source mappings of the served systems: the wardrobe's share queue → its worker."""
+    pumps = []
+    if "wardrobe" in systems:
+        from lambdasmith.local.pump import QueuePump
+        from lambdasmith.wardrobe.api import ensure_local_secret, open_share_queue
+        from lambdasmith.wardrobe.config import WardrobeConfig
+        from lambdasmith.wardrobe.worker import handler as worker
+
+        config = WardrobeConfig.from_env()
+        if config.secret_backend == "sqlite":
+            ensure_local_secret(config)
+        visibility = int(os.environ.get("WARDROBE_VISIBILITY_TIMEOUT", "30"))
+        pump = QueuePump(open_share_queue(config), worker, visibility_timeout_s=visibility)
+        pump.start()
+        pumps.append(pump)
+    return pumps
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:

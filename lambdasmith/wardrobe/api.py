@@ -1,0 +1,371 @@
+"""Wardrobe API routes (REST API, payload 1.0). Lambda entry point: `lambdasmith.wardrobe.api.handler`.
+
+    POST /users/{userId}/items          create (idempotent by key), 201 / 200 / 409 / 422
+    GET  /users/{userId}/items          ?season=&category=&limit=&cursor=   newest first
+    POST /items/{itemId}/share          202: the share goes through the queue to the worker
+    GET  /users/{userId}/activities     ?limit=&cursor=   newest first (NEW)
+
+Every route needs `Authorization: Bearer <HS256 JWT>`; the user is the token's `sub` (or `userId`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from lambdasmith.kit.events import Request
+from lambdasmith.kit.logs import Logger
+from lambdasmith.kit.metrics import Metrics
+from lambdasmith.kit.responses import NO_STORE, Response, json_response
+from lambdasmith.kit.routing import App, HTTPError, Router
+from lambdasmith.wardrobe.config import WardrobeConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from lambdasmith.kit.queue import Queue
+    from lambdasmith.kit.secrets import SecretStore
+    from lambdasmith.wardrobe.store import WardrobeStore
+
+STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                409: "conflict", 413: "payload_too_large", 422: "unprocessable", 500: "internal_error"}  # fmt: skip
+TEXT_LIMITS = {"name": 200, "category": 100, "color": 50, "brand": 100}
+ID_MAX = 128
+
+
+def error_body(err: HTTPError) -> dict[str, Any]:
+    return {"error": err.code or STATUS_CODES.get(err.status, "error"), "message": err.message}
+
+
+def bad(message: str) -> HTTPError:
+    return HTTPError(400, message, code="bad_request")
+
+
+class WardrobeService:
+    def __init__(self, config: WardrobeConfig, store: WardrobeStore, secrets: SecretStore, queue: Queue | None,
+                 logger: Logger, metrics: Metrics):  # fmt: skip
+        self.config = config
+        self.store = store
+        self.secrets = secrets
+        self._queue = queue
+        self.logger = logger
+        self.metrics = metrics
+
+    @property
+    def queue(self) -> Queue:
+        if self._queue is None:
+            self._queue = open_share_queue(self.config)
+        return self._queue
+
+    # ------------------------------------------------------------------ auth
+
+    def _secret(self) -> str:
+        secret = self.secrets.get(self.config.jwt_secret_name)
+        if not secret:
+            self.logger.error("JWT secret is not configured", name=self.config.jwt_secret_name)
+            raise HTTPError(500, "Server is not configured")
+        return secret
+
+    def caller(self, request: Request) -> str:
+        from lambdasmith.kit import jwt
+
+        header = request.header("authorization") or ""
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HTTPError(401, "Missing bearer token", code="unauthorized")
+        c = self.config
+        try:
+            claims = jwt.decode(token.strip(), self._secret(), leeway_s=c.jwt_leeway_s, issuer=c.jwt_issuer,
+                                audience=c.jwt_audience)  # fmt: skip
+        except jwt.InvalidToken as e:
+            raise HTTPError(401, str(e), code="unauthorized") from None
+        user = jwt.user_id(claims)
+        if not user or not _valid_id(user):
+            raise HTTPError(401, "Token has no usable sub or userId claim", code="unauthorized")
+        return user
+
+    def owner(self, request: Request) -> str:
+        user = self.caller(request)
+        if request.path_params["userId"] != user:
+            raise HTTPError(403, "user mismatch", code="forbidden")
+        return user
+
+    def _cursor_key(self) -> bytes:
+        from lambdasmith.kit.digest import hmac_sha256
+
+        return hmac_sha256(self._secret().encode("utf-8"), b"wardrobe-cursor-v1")
+
+    # ------------------------------------------------------------------ routes
+
+    def create_item(self, request: Request) -> Response:
+        from lambdasmith.kit.digest import sha256_hex
+        from lambdasmith.wardrobe import store as st
+
+        user = self.owner(request)
+        if len(request.body) > self.config.max_body_bytes:
+            raise HTTPError(413, f"Body exceeds {self.config.max_body_bytes} bytes")
+        data = _json_object(request.body)
+        fields, errors, body_key = validate_item(data)
+        if errors:
+            raise HTTPError(400, "Validation failed", body={"error": "validation_failed", "errors": errors})
+        header_key = request.header("idempotency-key")
+        if header_key is not None and body_key is not None and header_key != body_key:
+            raise HTTPError(400, "Validation failed", body={"error": "validation_failed", "errors": [
+                {"field": "idempotencyKey", "message": "differs from the Idempotency-Key header"}]})  # fmt: skip
+        key = header_key if header_key is not None else body_key
+        if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
+            raise bad("Idempotency key must be 1 to 255 printable characters")
+        digest = sha256_hex(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+        try:
+            item, created = self.store.create(user, fields, key, digest)
+        except st.ItemOwnedByOther:
+            raise HTTPError(409, "itemId belongs to another user", code="conflict") from None
+        except st.ItemExists:
+            raise HTTPError(409, "item already exists", code="conflict") from None
+        except st.IdempotencyMismatch:
+            raise HTTPError(422, "Idempotency key was used with a different payload", code="idempotency_key_reused") from None
+        self.metrics.add("ItemCreated" if created else "ItemCreatedIdempotent")
+        return json_response(item, 201 if created else 200, NO_STORE)
+
+    def list_items(self, request: Request) -> Response:
+        user = self.owner(request)
+        q = request.query
+        season = q.get("season", "").strip().lower() or None
+        from lambdasmith.wardrobe.store import SEASONS
+
+        if season is not None and season not in SEASONS:
+            raise bad(f"season must be one of {', '.join(SEASONS)}")
+        category = q.get("category") or None
+        limit = _limit(q.get("limit"))
+        expect = {"u": user, "k": "items", "s": season, "c": category}
+        start = self._open_cursor(q.get("cursor"), expect)
+        items, cursor = self.store.list_items(user, season, category, limit, start, self.config.list_read_budget)
+        self.metrics.add("ItemsListed")
+        return self._page(items, cursor, expect)
+
+    def activities(self, request: Request) -> Response:
+        user = self.owner(request)
+        limit = _limit(request.query.get("limit"))
+        expect = {"u": user, "k": "activities"}
+        items, cursor = self.store.activities(user, limit, self._open_cursor(request.query.get("cursor"), expect))
+        return self._page(items, cursor, expect)
+
+    def share(self, request: Request) -> Response:
+        from lambdasmith.wardrobe.store import now_iso
+
+        user = self.caller(request)
+        item_id = request.path_params["itemId"]
+        item = self.store.get_item(item_id) if _valid_id(item_id) else None
+        if item is None:
+            raise HTTPError(404, "item not found", code="not_found")
+        if item["userId"] != user:
+            raise HTTPError(403, "item belongs to another user", code="forbidden")
+        event_id = request.request_id or _new_id()
+        message = {"type": "SHARE_ITEM", "userId": user, "itemId": item_id, "timestamp": now_iso(), "requestId": event_id}
+        self.queue.send(json.dumps(message, separators=(",", ":")), {"type": "SHARE_ITEM"})
+        self.metrics.add("ShareEventsEnqueued")
+        return json_response({"itemId": item_id, "status": "queued", "eventId": event_id}, 202, NO_STORE)
+
+    # ------------------------------------------------------------------ paging
+
+    def _open_cursor(self, cursor: str | None, expect: dict[str, Any]) -> str | None:
+        if not cursor:
+            return None
+        from lambdasmith.kit.cursors import BadCursor, unseal
+
+        try:
+            return unseal(cursor, self._cursor_key(), expect)["p"]
+        except (BadCursor, KeyError) as e:
+            raise bad(f"Invalid cursor: {e}") from None
+
+    def _page(self, items: list[dict[str, Any]], cursor: str | None, expect: dict[str, Any]) -> Response:
+        token = None
+        if cursor is not None:
+            from lambdasmith.kit.cursors import seal
+
+            token = seal({**expect, "p": cursor}, self._cursor_key())
+        return json_response({"items": items, "nextCursor": token, "hasMore": token is not None}, headers=NO_STORE)
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def _valid_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= ID_MAX and value.isprintable() and "#" not in value
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPError(400, "Invalid JSON", code="bad_request") from None
+    if not isinstance(data, dict):
+        raise HTTPError(400, "Body must be a JSON object", code="bad_request")
+    return data
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 20
+    try:
+        return min(max(int(raw), 1), 100)
+    except ValueError:
+        raise bad("limit must be a whole number") from None
+
+
+def validate_item(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]], str | None]:
+    """The item's fields, normalised; every problem found (not just the first); the body's key."""
+    errors: list[dict[str, str]] = []
+    out: dict[str, Any] = {}
+
+    def err(field: str, message: str) -> None:
+        errors.append({"field": field, "message": message})
+
+    item_id = data.get("itemId")
+    if not _valid_id(item_id):
+        err("itemId", f"required: 1 to {ID_MAX} printable characters, no '#'")
+    else:
+        out["itemId"] = item_id
+    for field in ("name", "category"):
+        v = data.get(field)
+        if not isinstance(v, str) or not v.strip():
+            err(field, "required non-blank string")
+        elif len(v) > TEXT_LIMITS[field]:
+            err(field, f"at most {TEXT_LIMITS[field]} characters")
+        else:
+            out[field] = v.strip()
+    season = data.get("season")
+    if season is None:
+        out["season"] = None
+    elif not isinstance(season, str) or season.strip().lower() not in ("spring", "summer", "autumn", "fall", "winter", "all-season"):
+        err("season", "one of spring, summer, autumn, fall, winter, all-season")
+    else:
+        out["season"] = season.strip().lower()
+    for field in ("color", "brand"):
+        v = data.get(field)
+        if v is None:
+            out[field] = None
+        elif not isinstance(v, str) or len(v) > TEXT_LIMITS[field]:
+            err(field, f"string of at most {TEXT_LIMITS[field]} characters")
+        else:
+            out[field] = v
+    pd = data.get("purchaseDate")
+    if pd is None:
+        out["purchaseDate"] = None
+    elif not isinstance(pd, str) or not _is_date(pd):
+        err("purchaseDate", "a date as YYYY-MM-DD")
+    else:
+        out["purchaseDate"] = pd
+    url = data.get("imageUrl")
+    if url is None:
+        out["imageUrl"] = None
+    elif not isinstance(url, str) or len(url) > 2048 or not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
+        err("imageUrl", "an absolute http(s) URL")
+    else:
+        out["imageUrl"] = url
+    key = data.get("idempotencyKey")
+    if key is not None and not isinstance(key, str):
+        err("idempotencyKey", "a string")
+        key = None
+    return out, errors, key
+
+
+def _is_date(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
+def _new_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+# ---------------------------------------------------------------------- wiring
+
+
+def build_router(svc: WardrobeService) -> Router:
+    r = Router()
+    r.post("/users/{userId}/items")(svc.create_item)
+    r.get("/users/{userId}/items")(svc.list_items)
+    r.post("/items/{itemId}/share")(svc.share)
+    r.get("/users/{userId}/activities")(svc.activities)
+    return r
+
+
+def open_store(config: WardrobeConfig) -> WardrobeStore:
+    from lambdasmith.kit.backends import open_table
+    from lambdasmith.wardrobe.store import WARDROBE, WardrobeStore
+
+    table = open_table(WARDROBE, config.table, backend=config.table_backend, data_dir=config.data_dir)
+    return WardrobeStore(table, idempotency_ttl_s=config.idempotency_ttl_s, applied_event_ttl_s=config.applied_event_ttl_s)
+
+
+def open_share_queue(config: WardrobeConfig) -> Queue:
+    from lambdasmith.kit.backends import open_queue
+
+    return open_queue(config.share_queue, backend=config.queue_backend, data_dir=config.data_dir,
+                      dlq=config.share_dlq, max_receive_count=config.max_receive_count)  # fmt: skip
+
+
+def create_app(config: WardrobeConfig, store: WardrobeStore | None = None, secrets: SecretStore | None = None,
+               queue: Queue | None = None) -> App:  # fmt: skip
+    from lambdasmith.kit.backends import open_secrets
+    from lambdasmith.kit.secrets import CachedSecrets
+
+    logger = Logger("wardrobe")
+    metrics = Metrics("Wdrbe", "wardrobe")
+    if secrets is None:
+        secrets = CachedSecrets(open_secrets(backend=config.secret_backend, data_dir=config.data_dir),
+                                ttl=config.secret_cache_ttl_s)  # fmt: skip
+    svc = WardrobeService(config, store or open_store(config), secrets, queue, logger, metrics)
+
+    def after(request: Request, response: Response) -> None:
+        if response.status >= 500:
+            metrics.add("UnhandledErrors")
+        metrics.flush()
+
+    return App(build_router(svc), logger=logger, error_body=error_body,
+               cors_allow_headers=("content-type", "authorization", "idempotency-key"), after=after)  # fmt: skip
+
+
+_app: App | None = None
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    global _app
+    if _app is None:
+        _app = create_app(WardrobeConfig.from_env())
+    return _app.handler(event, context)
+
+
+def ensure_local_secret(config: WardrobeConfig) -> str:
+    """On one machine, make the JWT secret on first use (on AWS it is an SSM parameter)."""
+    import secrets as random_secrets
+
+    from lambdasmith.kit.backends import open_secrets
+
+    store = open_secrets(backend=config.secret_backend, data_dir=config.data_dir)
+    value = store.get(config.jwt_secret_name)
+    if not value:
+        value = random_secrets.token_urlsafe(48)
+        store.put(config.jwt_secret_name, value)
+    return value
+
+
+def mint_token(config: WardrobeConfig, user: str, ttl_s: int = 24 * 3600) -> str:
+    from lambdasmith.kit import jwt
+
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": user, "iat": now, "exp": now + ttl_s}
+    if config.jwt_issuer:
+        claims["iss"] = config.jwt_issuer
+    if config.jwt_audience:
+        claims["aud"] = config.jwt_audience
+    return jwt.encode(claims, ensure_local_secret(config))

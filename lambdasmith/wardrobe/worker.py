@@ -1,0 +1,95 @@
+"""Share worker: SQS batches in, partial batch failures out.
+Lambda entry point: `lambdasmith.wardrobe.worker.handler` (event source mapping with
+ReportBatchItemFailures).
+
+Per message: an invalid message fails (it is retried, then lands in the DLQ: nothing is lost
+silently); an item that is gone is skipped; otherwise the share is applied exactly once in effect
+(an applied-event marker per requestId is written in the same transaction, so a redelivered
+message never counts twice).
+"""
+
+from __future__ import annotations
+
+import json
+
+from lambdasmith.kit.logs import Logger
+from lambdasmith.kit.metrics import Metrics
+from lambdasmith.wardrobe.config import WardrobeConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from lambdasmith.wardrobe.store import WardrobeStore
+
+
+class InvalidMessage(ValueError):
+    pass
+
+
+def parse_share(body: str) -> tuple[str, str, str]:
+    """(userId, itemId, requestId) of a SHARE_ITEM message, or InvalidMessage."""
+    try:
+        msg = json.loads(body)
+    except (TypeError, ValueError):
+        raise InvalidMessage("body is not JSON") from None
+    if not isinstance(msg, dict) or msg.get("type") != "SHARE_ITEM":
+        raise InvalidMessage("not a SHARE_ITEM message")
+    values = []
+    for field in ("userId", "itemId", "requestId"):
+        v = msg.get(field)
+        if not isinstance(v, str) or not v or len(v) > 128 or "#" in v or not v.isprintable():
+            raise InvalidMessage(f"{field} missing or invalid")
+        values.append(v)
+    if not isinstance(msg.get("timestamp"), str):
+        raise InvalidMessage("timestamp missing")
+    return values[0], values[1], values[2]
+
+
+class ShareWorker:
+    def __init__(self, store: WardrobeStore, logger: Logger, metrics: Metrics):
+        self.store = store
+        self.logger = logger
+        self.metrics = metrics
+
+    def handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        records = event.get("Records") if isinstance(event, dict) else None
+        if not isinstance(records, list):
+            raise ValueError("not an SQS event")  # the whole batch fails, and is retried
+        self.logger.bind(context)
+        failures = []
+        for record in records:
+            message_id = record.get("messageId") if isinstance(record, dict) else None
+            if not message_id:
+                raise ValueError("a record has no messageId")  # cannot report it alone
+            try:
+                user, item, request_id = parse_share(record.get("body"))
+                outcome = self.store.apply_share(user, item, request_id)
+            except Exception as e:  # this message fails; the others go on
+                self.logger.exception("share failed", e, message_id=message_id)
+                failures.append({"itemIdentifier": message_id})
+                continue
+            if outcome == "missing":
+                self.metrics.add("ItemNotFound")
+                self.logger.info("item gone, share skipped", item_id=item, request_id=request_id)
+            elif outcome == "applied":
+                self.metrics.add("ShareEventsProcessed")
+            else:
+                self.logger.info("duplicate share ignored", item_id=item, request_id=request_id)
+        self.metrics.add("BatchSize", len(records))
+        self.metrics.add("SuccessfulRecords", len(records) - len(failures))
+        self.metrics.add("FailedRecords", len(failures))
+        self.metrics.flush()
+        return {"batchItemFailures": failures}
+
+
+_worker: ShareWorker | None = None
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    global _worker
+    if _worker is None:
+        from lambdasmith.wardrobe.api import open_store
+
+        _worker = ShareWorker(open_store(WardrobeConfig.from_env()), Logger("wardrobe-worker"), Metrics("Wdrbe", "wardrobe-worker"))
+    return _worker.handle(event, context)
