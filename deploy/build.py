@@ -1,13 +1,16 @@
-"""Build the badges Lambda's code: `build/badges/` (the template's CodeUri) and `build/badges.zip`.
+"""Build each service's Lambda code: `build/<service>/` (its template's CodeUri) and `build/<service>.zip`.
 
-    python3 deploy/build.py [--out DIR]        (or: make build)
+    python3 deploy/build.py [badges|wardrobe|all] [--out DIR]        (default all; make build)
 
-Ships our code only: the `lambdasmith` package without the modules a deployed function never
-runs (EXCLUDED), no third-party packages, nothing from the dev tree's __pycache__. Bytecode is
-compiled only by an interpreter of the runtime's version (the template's `Runtime`): Lambda's
-/var/task is read-only, so sources alone are compiled again on every cold start, while a .pyc of
-another version is ignored. The zip is deterministic: sorted entries, fixed times and modes.
-Standard library only, so any python3 can run it.
+Ships our code only, and per service only what its handlers can import: the modules of the
+`lambdasmith` package reachable from the handler modules through `import` statements (lazy ones
+inside functions and TYPE_CHECKING blocks included), with the packages around them; no
+third-party packages, nothing from the dev tree's __pycache__. A service's EXCLUDED modules (the
+local platform, CLIs, the other services) must never be reachable: the build refuses to run if a
+shipped module imports one. Bytecode is compiled only by an interpreter of the runtime's version
+(the template's `Runtime`): Lambda's /var/task is read-only, so sources alone are compiled again
+on every cold start, while a .pyc of another version is ignored. The zip is deterministic: sorted
+entries, fixed times and modes. Standard library only, so any python3 can run it.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-HANDLERS = ["lambdasmith.badges.app"]
+HANDLERS = ["lambdasmith.badges.app", "lambdasmith.wardrobe.api", "lambdasmith.wardrobe.worker"]
 
 PROBE = r"""
 import json, sys, sysconfig
