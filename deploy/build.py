@@ -26,45 +26,67 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "deploy" / "badges" / "template.yaml"
 PACKAGE = "lambdasmith"
-# Local platform, CLI and the CI client: never imported by the handler or a request (checked below).
-EXCLUDED = (
+# Never imported by a deployed function: the local platform and the CLI (checked below).
+COMMON_EXCLUDED = (
     "lambdasmith/local/",
     "lambdasmith/cli.py",
     "lambdasmith/__main__.py",
-    "lambdasmith/badges/cli.py",
-    "lambdasmith/badges/push.py",
-    "lambdasmith/badges/reports.py",
 )
+
+
+class Service:
+    """One deployable service: its SAM template (handlers and runtime come from there) and the
+    package paths its code must never reach. A path ending in "/" stands for a whole package."""
+
+    def __init__(self, name: str, excluded: tuple[str, ...], note: str = ""):
+        self.name = name
+        self.template = ROOT / "deploy" / name / "template.yaml"
+        self.excluded = COMMON_EXCLUDED + excluded
+        self.note = note  # printed after the zip's size
+
+
+SERVICES = {
+    "badges": Service(
+        "badges",
+        # the CI client (push, reports) and the CLI; the other service
+        ("lambdasmith/badges/cli.py", "lambdasmith/badges/push.py", "lambdasmith/badges/reports.py",
+         "lambdasmith/wardrobe/"),
+        note="BadgeSmith's .NET package: ~6 MB",
+    ),
+    "wardrobe": Service("wardrobe", ("lambdasmith/wardrobe/cli.py", "lambdasmith/badges/")),
+}
+TEMPLATE = SERVICES["badges"].template
+EXCLUDED = SERVICES["badges"].excluded
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say
 TASK_ROOT = "/var/task"  # where Lambda unpacks the code: the path tracebacks should show
-BADGESMITH_ZIP_MB = 6
 
 
 def runtime_version(template: Path = TEMPLATE) -> tuple[int, int]:
-    m = re.search(r"^\s*Runtime:\s*python(\d+)\.(\d+)\s*$", template.read_text(encoding="utf-8"), re.M)
-    if not m:
+    """The python version of the template's functions (they must all use the same one)."""
+    found = set(re.findall(r"^\s*Runtime:\s*python(\d+)\.(\d+)\s*$", template.read_text(encoding="utf-8"), re.M))
+    if not found:
         raise SystemExit(f"build: no python Runtime in {template}")
-    return int(m.group(1)), int(m.group(2))
+    if len(found) > 1:
+        raise SystemExit(f"build: {template} mixes runtimes " + ", ".join("python%s.%s" % v for v in sorted(found)))
+    (major, minor), = found
+    return int(major), int(minor)
 
 
-def is_excluded(rel: str) -> bool:
-    return any(rel == e or (e.endswith("/") and rel.startswith(e)) for e in EXCLUDED)
+def handler_modules(template: Path = TEMPLATE) -> list[str]:
+    """The modules of the template's `Handler: package.module.function` lines, sorted."""
+    found = re.findall(r"^\s*Handler:\s*([\w.]+)\.\w+\s*$", template.read_text(encoding="utf-8"), re.M)
+    if not found:
+        raise SystemExit(f"build: no Handler in {template}")
+    return sorted(set(found))
 
 
-def shipped_sources(src_root: Path = ROOT) -> list[str]:
-    """Package files to ship, as sorted posix paths relative to src_root."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(src_root / PACKAGE):
-        dirnames[:] = [d for d in dirnames if d != "__pycache__" and not d.startswith(".")]
-        for name in filenames:
-            if name.endswith((".pyc", ".pyo")) or name.startswith("."):
-                continue
-            rel = Path(dirpath, name).relative_to(src_root).as_posix()
-            if not is_excluded(rel):
-                out.append(rel)
-    return sorted(out)
+def is_excluded(rel: str, excluded: tuple[str, ...] = EXCLUDED) -> bool:
+    return any(rel == e or (e.endswith("/") and rel.startswith(e)) for e in excluded)
+
+
+def _package_files(src_root: Path) -> set[str]:
+    return {p.relative_to(src_root).as_posix() for p in (src_root / PACKAGE).rglob("*.py")}
 
 
 def _module_file(module: str, files: set[str]) -> str | None:
@@ -75,34 +97,76 @@ def _module_file(module: str, files: set[str]) -> str | None:
     return None
 
 
-def excluded_imports(src_root: Path, shipped: list[str]) -> list[str]:
+def _imports(src_root: Path, rel: str) -> list[str]:
+    """Every module name an import in `rel` may load (even lazy ones), absolute."""
+    tree = ast.parse((src_root / rel).read_text(encoding="utf-8"), rel)
+    package = rel[:-3].replace("/", ".").removesuffix(".__init__")
+    if not rel.endswith("__init__.py"):
+        package = package.rpartition(".")[0]
+    targets: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            # `from a import b` may name module a.b or an attribute of a
+            targets += [base] + [f"{base}.{a.name}" for a in node.names]
+    return [t for t in targets if t.split(".")[0] == PACKAGE]
+
+
+def _files_of(module: str, files: set[str]) -> list[str]:
+    """The files importing `module` runs: each enclosing package's __init__.py, then its own."""
+    parts = module.split(".")
+    out = []
+    for i in range(1, len(parts) + 1):
+        f = _module_file(".".join(parts[:i]), files)
+        if f is None:
+            break  # the rest names attributes, not modules
+        out.append(f)
+    return out
+
+
+def shipped_sources(src_root: Path = ROOT, service: str = "badges") -> list[str]:
+    """What the service's handlers can import, as sorted posix paths relative to src_root: the
+    package modules reachable from the handler modules (an excluded one is not followed: see
+    excluded_imports), and the data files sitting next to a shipped package's __init__.py."""
+    svc = SERVICES[service]
+    files = _package_files(src_root)
+    todo = []
+    for module in handler_modules(svc.template):
+        if _module_file(module, files) is None:
+            raise SystemExit(f"build: handler module {module} ({svc.template.name}) is not in {src_root / PACKAGE}")
+        todo.append(module)
+    shipped: set[str] = set()
+    while todo:
+        for f in _files_of(todo.pop(), files):
+            if f not in shipped and not is_excluded(f, svc.excluded):
+                shipped.add(f)
+                todo += _imports(src_root, f)
+    for init in [f for f in shipped if f.endswith("/__init__.py")]:
+        folder = src_root / init.rpartition("/")[0]
+        for p in folder.iterdir():
+            rel = p.relative_to(src_root).as_posix()
+            if p.is_file() and not p.name.startswith(".") and not p.name.endswith((".py", ".pyc", ".pyo")) \
+                    and not is_excluded(rel, svc.excluded):
+                shipped.add(rel)
+    return sorted(shipped)
+
+
+def excluded_imports(src_root: Path, shipped: list[str], excluded: tuple[str, ...] = EXCLUDED) -> list[str]:
     """`file: module` for every import in a shipped module of an excluded one (even lazy ones)."""
-    everything = {p.relative_to(src_root).as_posix() for p in (src_root / PACKAGE).rglob("*.py")}
+    everything = _package_files(src_root)
     problems = []
     for rel in shipped:
         if not rel.endswith(".py"):
             continue
-        tree = ast.parse((src_root / rel).read_text(encoding="utf-8"), rel)
-        package = rel[:-3].replace("/", ".").removesuffix(".__init__")
-        if not rel.endswith("__init__.py"):
-            package = package.rpartition(".")[0]
-        for node in ast.walk(tree):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parts = package.split(".")
-                    base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
-                # `from a import b` may name module a.b or an attribute of a
-                targets = [base] + [f"{base}.{a.name}" for a in node.names]
-            for t in targets:
-                if t.split(".")[0] != PACKAGE:
-                    continue
-                f = _module_file(t, everything)
-                if f and is_excluded(f):
-                    problems.append(f"{rel}: {t}")
+        for t in _imports(src_root, rel):
+            f = _module_file(t, everything)
+            if f and is_excluded(f, excluded):
+                problems.append(f"{rel}: {t}")
     return problems
 
 
@@ -140,40 +204,48 @@ def write_zip(tree: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def build(out_root: Path, src_root: Path = ROOT, template: Path = TEMPLATE) -> dict:
-    shipped = shipped_sources(src_root)
-    problems = excluded_imports(src_root, shipped)
+def build(out_root: Path, src_root: Path = ROOT, template: Path | None = None, service: str = "badges") -> dict:
+    """Build one service into out_root/<service>/ and out_root/<service>.zip. `template` replaces
+    the service's own for the runtime version only (handlers always come from the service's)."""
+    svc = SERVICES[service]
+    shipped = shipped_sources(src_root, service)
+    problems = excluded_imports(src_root, shipped, svc.excluded)
     if problems:
-        raise SystemExit("build: shipped modules import excluded ones:\n  " + "\n  ".join(problems))
-    out = out_root / "badges"
+        raise SystemExit(f"build: {service}: shipped modules import excluded ones:\n  " + "\n  ".join(problems))
+    out = out_root / service
     if out.exists():
         shutil.rmtree(out)
     for rel in shipped:
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src_root / rel, out / rel)
-    version = runtime_version(template)
+    version = runtime_version(template or svc.template)
     python = _interpreter_for(version)
     if python:
         compile_tree(python, out)
-    zip_path = out_root / "badges.zip"
+    zip_path = out_root / f"{service}.zip"
     write_zip(out, zip_path)
-    return {"dir": out, "zip": zip_path, "files": len(shipped), "runtime": version, "compiled_with": python}
+    return {"service": service, "dir": out, "zip": zip_path, "files": len(shipped), "runtime": version,
+            "compiled_with": python}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("service", nargs="?", default="all", choices=[*SERVICES, "all"],
+                        help="the service to build (default: all)")
     parser.add_argument("--out", default=str(ROOT / "build"), help="output directory (default build/)")
     args = parser.parse_args(argv)
-    r = build(Path(args.out).resolve())
-    rt = "python%d.%d" % r["runtime"]
-    if r["compiled_with"]:
-        how = f"sources + .pyc compiled by {r['compiled_with']} for {rt}"
-    else:
-        here = "%d.%d" % sys.version_info[:2]
-        how = f"sources only: no python{rt[6:]} here (this is {here}) and a .pyc of another version is ignored"
-    print(f"{r['dir']}: {r['files']} source files, {how}")
-    kb = r["zip"].stat().st_size / 1024
-    print(f"{r['zip']}: {kb:.1f} KB (BadgeSmith's .NET package: ~{BADGESMITH_ZIP_MB} MB)")
+    for service in SERVICES if args.service == "all" else [args.service]:
+        r = build(Path(args.out).resolve(), service=service)
+        rt = "python%d.%d" % r["runtime"]
+        if r["compiled_with"]:
+            how = f"sources + .pyc compiled by {r['compiled_with']} for {rt}"
+        else:
+            here = "%d.%d" % sys.version_info[:2]
+            how = f"sources only: no python{rt[6:]} here (this is {here}) and a .pyc of another version is ignored"
+        print(f"{r['dir']}: {r['files']} source files, {how}")
+        kb = r["zip"].stat().st_size / 1024
+        note = SERVICES[service].note
+        print(f"{r['zip']}: {kb:.1f} KB" + (f" ({note})" if note else ""))
     return 0
 
 

@@ -1,10 +1,14 @@
-"""The AWS deployment, checked offline: the SAM template (cfn-lint and its shape against the code),
-the build that makes its CodeUri, and the GitHub workflow that deploys it."""
+"""The AWS deployments, checked offline: the SAM templates (cfn-lint and their shape against the
+code), the build that makes their CodeUri, and the GitHub workflows that deploy them. Badges first,
+then the wardrobe, then both workflows."""
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
+import re
+import time
 import os
 import shutil
 import subprocess
@@ -24,11 +28,16 @@ from lambdasmith.badges.app import CORS_HEADERS
 from lambdasmith.badges.config import BadgesConfig
 from lambdasmith.badges.signature import sign_v1
 from lambdasmith.badges.store import NONCES, ORGS, RESULTS
+from lambdasmith.kit.aws_secrets import SsmSecrets
+from lambdasmith.wardrobe.config import WardrobeConfig
+from lambdasmith.wardrobe.store import WARDROBE
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "deploy" / "badges" / "template.yaml"
 BUILD = ROOT / "deploy" / "build.py"
-WORKFLOW = ROOT / ".github" / "workflows" / "deploy-badges.yml"
+WORKFLOWS = {"badges": ROOT / ".github" / "workflows" / "deploy-badges.yml",
+             "wardrobe": ROOT / ".github" / "workflows" / "deploy-wardrobe.yml"}
+WARDROBE_TEMPLATE = ROOT / "deploy" / "wardrobe" / "template.yaml"
 TABLE_IDS = {"ResultsTable": RESULTS, "NoncesTable": NONCES, "OrgSecretsTable": ORGS}
 DYNAMODB_ACTIONS = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
@@ -274,15 +283,37 @@ def load_build_module():
     return mod
 
 
-def run_build(out: Path) -> str:
-    done = subprocess.run([sys.executable, str(BUILD), "--out", str(out)], capture_output=True, text=True, check=True)
+def run_build(out: Path, *service: str) -> str:
+    done = subprocess.run([sys.executable, str(BUILD), *service, "--out", str(out)], capture_output=True, text=True,
+                          check=True)  # fmt: skip
     return done.stdout
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("build")
-    return out, run_build(out)
+    return out, run_build(out, "badges")
+
+
+def test_build_without_a_service_builds_every_service(tmp_path: Path) -> None:
+    """`make build` runs deploy/build.py without arguments: every template's CodeUri is made."""
+    stdout = run_build(tmp_path)
+    for name in ("badges", "wardrobe"):
+        assert (tmp_path / f"{name}.zip").is_file() and (tmp_path / name / "lambdasmith").is_dir()
+        assert f"{name}.zip" in stdout
+    assert sorted(load_build_module().SERVICES) == ["badges", "wardrobe"]
+
+
+def test_each_service_builds_from_its_own_templates_handlers() -> None:
+    b = load_build_module()
+    assert b.handler_modules(b.SERVICES["badges"].template) == ["lambdasmith.badges.app"]
+    assert b.handler_modules(b.SERVICES["wardrobe"].template) == ["lambdasmith.wardrobe.api",
+                                                                  "lambdasmith.wardrobe.worker"]
+    for svc in b.SERVICES.values():
+        fns = [r["Properties"] for r in cfnlint.decode.decode(str(svc.template))[0]["Resources"].values()
+               if r["Type"] == "AWS::Serverless::Function"]
+        assert (svc.template.parent / fns[0]["CodeUri"]).resolve() == ROOT / "build" / svc.name
+        assert {f["CodeUri"] for f in fns} == {fns[0]["CodeUri"]}
 
 
 def test_build_prints_what_it_shipped_and_the_zip_size(built: tuple[Path, str]) -> None:
@@ -304,6 +335,9 @@ def test_zip_holds_our_code_only(built: tuple[Path, str]) -> None:
     assert all(n.endswith(tag) for n in names if n.endswith(".pyc")), "only the runtime's bytecode"
     for rel in load_build_module().EXCLUDED:
         assert not [n for n in names if n == rel or n.startswith(rel)], rel
+    # Only what the handler can import: the wardrobe and its kit modules stay out.
+    assert not [n for n in names if n.startswith("lambdasmith/wardrobe/")]
+    assert "lambdasmith/kit/jwt.py" not in names and "lambdasmith/kit/cursors.py" not in names
 
 
 def snapshot(tmp_path: Path) -> Path:
@@ -331,7 +365,7 @@ def test_the_import_check_catches_an_excluded_import(tmp_path: Path) -> None:
     for rel, text in {
         "lambdasmith/__init__.py": "",
         "lambdasmith/badges/__init__.py": "",
-        "lambdasmith/badges/app.py": "def handler(e, c):\n    from lambdasmith.badges import push\n",
+        "lambdasmith/badges/app.py": "from . import store\ndef handler(e, c):\n    from lambdasmith.badges import push\n",
         "lambdasmith/badges/store.py": "from . import reports\n",
         "lambdasmith/badges/push.py": "",
         "lambdasmith/badges/reports.py": "",
