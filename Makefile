@@ -15,7 +15,7 @@ test: install node-tools
 bench: install node-tools
 	$(UV) run --frozen python bench/coldstart.py
 
-# The badges Lambda's code: build/badges/ (the SAM template's CodeUri) and build/badges.zip.
+# Every service's Lambda code: build/<service>/ (its SAM template's CodeUri) and build/<service>.zip.
 # Standard library only; adds .pyc when a python of the template's runtime version is at hand.
 build:
 	$(PYTHON) deploy/build.py

@@ -1098,7 +1098,7 @@ def test_the_built_wardrobe_serves_the_stack_within_its_roles(
 # ------------------------------------------------------------------ workflows
 
 # Per workflow: how it builds, what its smoke test fetches.
-WORKFLOW_STEPS = {"badges": ("make build", "/health"),
+WORKFLOW_STEPS = {"badges": ("python3 deploy/build.py badges", "/health"),
                   "wardrobe": ("python3 deploy/build.py wardrobe", "/users/x/items")}
 
 
