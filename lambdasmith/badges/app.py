@@ -23,7 +23,7 @@ from lambdasmith.kit.events import Request
 from lambdasmith.kit.logs import Logger
 from lambdasmith.kit.metrics import Metrics
 from lambdasmith.kit.responses import NO_STORE, Response, cacheable, json_response, redirect, svg_response
-from lambdasmith.kit.routing import App, HTTPError, Router
+from lambdasmith.kit.routing import App, HTTPError, Router, lambda_handler
 from lambdasmith.kit.table import ValidationError
 
 TYPE_CHECKING = False
@@ -308,11 +308,4 @@ def open_store(config: BadgesConfig) -> BadgeStore:
     )
 
 
-_app: App | None = None
-
-
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    global _app
-    if _app is None:
-        _app = create_app(BadgesConfig.from_env())
-    return _app.handler(event, context)
+handler = lambda_handler(lambda: create_app(BadgesConfig.from_env()))

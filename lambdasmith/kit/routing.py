@@ -204,3 +204,16 @@ class App:
     def _error(self, err: HTTPError) -> Response:
         body = err.body if err.body is not None else self.error_body(err)
         return json_response(body, err.status, err.headers)
+
+
+def lambda_handler(make_app: Callable[[], App]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A module-level Lambda entry point that builds its App on the first invocation (reading
+    configuration then, not at import) and keeps it for the warm ones."""
+    app: list[App] = []
+
+    def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        if not app:
+            app.append(make_app())
+        return app[0].handler(event, context)
+
+    return handler

@@ -42,6 +42,19 @@ class Context:
 _TEXT_TYPES = ("application/json", "application/xml", "application/x-www-form-urlencoded", "text/")
 
 
+def encode_body(body: bytes, content_type: str) -> tuple[str | None, bool]:
+    """The event's `body` and `isBase64Encoded`: text types pass as text when they are UTF-8,
+    anything else travels base64-encoded, as API Gateway sends it."""
+    if not body:
+        return None, False
+    if any(content_type.startswith(t) for t in _TEXT_TYPES):
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode("ascii"), True
+
+
 def v2_event(
     method: str,
     target: str,
@@ -63,13 +76,7 @@ def v2_event(
     qs: dict[str, str] = {}
     for k, v in parse_qsl(query, keep_blank_values=True):
         qs[k] = f"{qs[k]},{v}" if k in qs else v
-    ctype = merged.get("content-type", "")
-    binary = bool(body) and not any(ctype.startswith(t) for t in _TEXT_TYPES)
-    if not binary:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            binary = True
+    encoded, binary = encode_body(body, merged.get("content-type", ""))
     now = time.time()
     request_id = request_id or str(uuid.uuid4())
     event: dict[str, Any] = {
@@ -102,8 +109,8 @@ def v2_event(
         event["cookies"] = cookies
     if qs:
         event["queryStringParameters"] = qs
-    if body:
-        event["body"] = base64.b64encode(body).decode("ascii") if binary else text
+    if encoded is not None:
+        event["body"] = encoded
     return event
 
 
@@ -126,13 +133,7 @@ def v1_event(
     qs_multi: dict[str, list[str]] = {}
     for k, v in parse_qsl(query, keep_blank_values=True):
         qs_multi.setdefault(k, []).append(v)
-    ctype = next((v for k, v in headers if k.lower() == "content-type"), "")
-    binary = bool(body) and not any(ctype.startswith(t) for t in _TEXT_TYPES)
-    if not binary:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            binary = True
+    encoded, binary = encode_body(body, next((v for k, v in headers if k.lower() == "content-type"), ""))
     now = time.time()
     user_agent = next((v for k, v in headers if k.lower() == "user-agent"), "")
     return {
@@ -154,7 +155,7 @@ def v1_event(
             "requestTimeEpoch": int(now * 1000),
             "identity": {"sourceIp": source_ip, "userAgent": user_agent},
         },
-        "body": (base64.b64encode(body).decode("ascii") if binary else text) if body else None,
+        "body": encoded,
         "isBase64Encoded": binary,
     }
 

@@ -17,7 +17,7 @@ from lambdasmith.kit.events import Request
 from lambdasmith.kit.logs import Logger
 from lambdasmith.kit.metrics import Metrics
 from lambdasmith.kit.responses import NO_STORE, Response, json_response
-from lambdasmith.kit.routing import App, HTTPError, Router
+from lambdasmith.kit.routing import App, HTTPError, Router, lambda_handler
 from lambdasmith.wardrobe.config import WardrobeConfig
 
 TYPE_CHECKING = False
@@ -335,14 +335,7 @@ def create_app(config: WardrobeConfig, store: WardrobeStore | None = None, secre
                cors_allow_headers=("content-type", "authorization", "idempotency-key"), after=after)  # fmt: skip
 
 
-_app: App | None = None
-
-
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    global _app
-    if _app is None:
-        _app = create_app(WardrobeConfig.from_env())
-    return _app.handler(event, context)
+handler = lambda_handler(lambda: create_app(WardrobeConfig.from_env()))
 
 
 def ensure_local_secret(config: WardrobeConfig) -> str:

@@ -12,7 +12,6 @@ import pytest
 from tests.e2e import test_badges_e2e as embedded
 from tests.e2e.serving import Served, http
 from tests.e2e.test_badges_e2e import (  # noqa: F401  (collected here, on the AWS-backed server)
-    no_unhandled_errors,
     test_32_concurrent_requests_with_one_nonce_store_exactly_one,
     test_case_insensitive_and_encoded_branch,
     test_ingest_signed_like_badgesmith_then_badge_and_redirect,
@@ -28,14 +27,10 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def aws_backend_env(dynamodb_local, moto_server, tmp_path_factory):
+def badges_env(aws_backend_env):
     run = uuid.uuid4().hex[:8]
-    home = tmp_path_factory.mktemp("aws-home")
     return {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"), "AWS_CONFIG_FILE": str(home / "none"),
-        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local.endpoint,
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_server.endpoint,
+        **aws_backend_env,
         "LAMBDASMITH_TABLE_BACKEND": "dynamodb",
         "LAMBDASMITH_SECRET_BACKEND": "secretsmanager",
         "BADGES_RESULTS_TABLE": f"results-{run}",
@@ -45,10 +40,10 @@ def aws_backend_env(dynamodb_local, moto_server, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(upstreams, aws_backend_env, tmp_path_factory):
+def server(upstreams, badges_env, tmp_path_factory):
     nuget, github = upstreams
     data = str(tmp_path_factory.mktemp("unused-data-dir"))
-    env = {**aws_backend_env, "NUGET_BASE_URL": nuget.url, "GITHUB_API_URL": github.url, "BADGES_UPSTREAM_CACHE_TTL": "0"}
+    env = {**badges_env, "NUGET_BASE_URL": nuget.url, "GITHUB_API_URL": github.url, "BADGES_UPSTREAM_CACHE_TTL": "0"}
     r = embedded.lambdasmith("badges", "create-tables", data_dir=data, env=env)
     assert r.returncode == 0, r.stderr
     embedded.register_orgs(data, env)

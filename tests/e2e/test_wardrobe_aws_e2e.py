@@ -12,7 +12,6 @@ from tests.e2e.serving import Served
 from tests.e2e.test_wardrobe_e2e import (  # noqa: F401  (collected here, on the AWS-backed server)
     api,
     lambdasmith,
-    no_unhandled_errors,
     test_20_concurrent_creates_with_one_key_make_one_item,
     test_auth_errors,
     test_create_then_idempotent_repeat_then_mismatch,
@@ -29,15 +28,10 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def server(dynamodb_local, moto_server, tmp_path_factory):
+def server(aws_backend_env, tmp_path_factory):
     run = uuid.uuid4().hex[:8]
-    home = tmp_path_factory.mktemp("aws-home")
     env = {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"), "AWS_CONFIG_FILE": str(home / "none"),
-        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local.endpoint,
-        "AWS_ENDPOINT_URL_SQS": moto_server.endpoint,
-        "AWS_ENDPOINT_URL_SSM": moto_server.endpoint,
+        **aws_backend_env,
         "LAMBDASMITH_TABLE_BACKEND": "dynamodb", "LAMBDASMITH_SECRET_BACKEND": "ssm", "LAMBDASMITH_QUEUE_BACKEND": "sqs",
         "WARDROBE_TABLE": f"wardrobe-{run}", "WARDROBE_SHARE_QUEUE": f"shares-{run}",
         "WARDROBE_JWT_SECRET_NAME": f"wardrobe/jwt-{run}", "WARDROBE_VISIBILITY_TIMEOUT": "2",
