@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-HANDLERS = ["lambdasmith.badges.app", "lambdasmith.wardrobe.api", "lambdasmith.wardrobe.worker"]
+HANDLERS = ["lambdasmith.badges.app", "lambdasmith.wardrobe.api", "lambdasmith.wardrobe.worker", "lambdasmith.items.app"]
 
 PROBE = r"""
 import json, sys, sysconfig

@@ -125,16 +125,12 @@ class QueuePump:
         self.stopping.set()
 
 
-def load(ref: str) -> Callable[..., Any]:
-    module, _, attr = ref.partition(":")
-    return getattr(__import__(module, fromlist=[attr]), attr)
-
-
 def main(argv: list[str] | None = None) -> int:
     """`python -m lambdasmith.local.pump QUEUE MODULE:FUNCTION`: pump one embedded queue (tests, demos)."""
     import argparse
 
     from lambdasmith.kit.backends import open_queue
+    from lambdasmith.local.functions import load
 
     p = argparse.ArgumentParser(prog="python -m lambdasmith.local.pump")
     p.add_argument("queue")

@@ -20,6 +20,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
+from lambdasmith.local.functions import load
 from lambdasmith.local.apigw import (
     MAX_REQUEST_BYTES,
     Context,
@@ -38,10 +39,6 @@ SYSTEMS: dict[str, tuple[int, str, str]] = {
 }
 
 
-def load_handler(ref: str) -> LambdaHandler:
-    module, _, attr = ref.partition(":")
-    mod = __import__(module, fromlist=[attr])
-    return getattr(mod, attr)
 
 
 class FunctionServer(ThreadingHTTPServer):
@@ -138,7 +135,7 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str, ready: C
     for name in systems:
         offset, ref, payload = SYSTEMS[name]
         port = base_port + offset if base_port else 0
-        servers.append(FunctionServer((host, port), name, load_handler(ref), payload))
+        servers.append(FunctionServer((host, port), name, load(ref), payload))
     pumps = start_pumps(systems)
     urls = {s.function_name: s.url for s in servers}
     print("lambdasmith serve — data in " + os.environ["LAMBDASMITH_DATA_DIR"], flush=True)

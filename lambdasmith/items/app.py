@@ -1,0 +1,215 @@
+"""Items processor. Lambda entry point: `lambdasmith.items.app.handler` (invoked directly).
+
+    {"action": "create", "data": {"name": …, …}}      → a new item with a generated id
+    {"action": "update", "data": {"id": …, …}}        → fields merged into the stored item
+    {"action": "delete", "data": {"id": …}}           → removed (a missing id is a 404)
+
+Optional: "correlationId" (or headers X-Correlation-ID), "idempotencyKey", "source".
+Client errors are answered (400/404, never a 500 body); an unexpected failure is raised, so
+Lambda counts an error, the alarm fires and an async invocation is retried and then dead-lettered.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from lambdasmith.items.config import ItemsConfig
+from lambdasmith.kit.logs import Logger
+from lambdasmith.kit.metrics import Metrics
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from lambdasmith.items.store import ItemsStore
+
+ACTIONS = ("create", "update", "delete")
+MANAGED = ("id", "createdAt", "updatedAt", "version", "PK", "SK", "entity", "ttl")
+UPDATE_RETRIES = 5
+
+
+class ClientError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def now_iso() -> str:
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+
+
+def _usable_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable() else None
+
+
+def correlation_id(event: Any, context: Any) -> str:
+    """The caller's X-Correlation-ID / correlationId when usable, else the request id."""
+    if isinstance(event, dict):
+        headers = event.get("headers")
+        if isinstance(headers, dict):
+            for k, v in headers.items():
+                if isinstance(k, str) and k.lower() == "x-correlation-id" and _usable_id(v):
+                    return v
+        if _usable_id(event.get("correlationId")):
+            return event["correlationId"]
+    return getattr(context, "aws_request_id", None) or _new_id()
+
+
+def _new_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+def answer(status: int, body: dict[str, Any], cid: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "X-Correlation-ID": cid},
+        "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+    }
+
+
+class ItemsProcessor:
+    def __init__(self, config: ItemsConfig, store: ItemsStore, logger: Logger, metrics: Metrics):
+        self.config = config
+        self.store = store
+        self.logger = logger
+        self.metrics = metrics
+
+    def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
+        cid = correlation_id(event, context)
+        self.logger.bind(context, correlation_id=cid)
+        self.metrics.add("InvocationCount")
+        try:
+            result = self._process(event, context, cid)
+            self.metrics.add("SuccessCount")
+            return result
+        except ClientError as e:
+            self.metrics.add("ErrorCount")
+            self.logger.warning("rejected", status=e.status, error=e.message)
+            return answer(e.status, {"success": False, "error": e.message, "correlationId": cid}, cid)
+        except Exception as e:  # raised on purpose: Lambda must count it (error alarm, async retries, DLQ)
+            self.metrics.add("ErrorCount")
+            self.logger.exception("unexpected failure", e)
+            raise
+        finally:
+            self.metrics.add_metadata("correlation_id", cid)
+            self.metrics.flush()
+
+    def _process(self, event: Any, context: Any, cid: str) -> dict[str, Any]:
+        from lambdasmith.items.store import AlreadyApplied
+
+        if not isinstance(event, dict):
+            raise ClientError(400, "event must be a JSON object")
+        action = event.get("action")
+        if action not in ACTIONS:
+            raise ClientError(400, "action is required" if action is None else f"unknown action {action!r}: use create, update or delete")
+        data = event.get("data")
+        if not isinstance(data, dict):
+            raise ClientError(400, "data must be an object")
+        key = _usable_id(event.get("idempotencyKey")) or getattr(context, "aws_request_id", None) or _new_id()
+        first = self.store.previous(key)
+        if first is not None:
+            self.logger.info("idempotent repeat", idempotency_key=key)
+            return first
+        try:
+            return getattr(self, f"_{action}")(data, key, cid)
+        except AlreadyApplied as e:  # a concurrent twin committed first
+            return e.result
+
+    def _fields(self, data: dict[str, Any], need_name: bool) -> dict[str, Any]:
+        bad = [k for k in data if k in MANAGED and k != "id"]
+        if bad:
+            raise ClientError(400, f"{', '.join(sorted(bad))} cannot be set: the processor manages it")
+        fields = {k: v for k, v in data.items() if k != "id"}
+        if need_name or "name" in fields:
+            name = fields.get("name")
+            if not isinstance(name, str) or not name.strip():
+                raise ClientError(400, "data.name is required and must be a non-blank string")
+            if len(name) > self.config.max_name_chars:
+                raise ClientError(400, f"data.name must be at most {self.config.max_name_chars} characters")
+        return fields
+
+    def _id(self, data: dict[str, Any]) -> str:
+        item_id = _usable_id(data.get("id"))
+        if item_id is None:
+            raise ClientError(400, "data.id is required: a string of 1 to 128 printable characters")
+        return item_id
+
+    def _success(self, item_id: str, name: Any, status: str, when: str, cid: str) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": item_id, "status": status, "timestamp": when}
+        if name is not None:
+            data["name"] = name
+        return answer(200, {"success": True, "data": data, "correlationId": cid}, cid)
+
+    def _create(self, data: dict[str, Any], key: str, cid: str) -> dict[str, Any]:
+        fields = self._fields(data, need_name=True)
+        when = now_iso()
+        item = {**fields, "id": _new_id(), "createdAt": when, "updatedAt": when, "version": 1}
+        result = self._success(item["id"], item["name"], "created", when, cid)
+        self._store_write(lambda: self.store.create(key, item, result))
+        self.logger.info("item created", item_id=item["id"])
+        return result
+
+    def _update(self, data: dict[str, Any], key: str, cid: str) -> dict[str, Any]:
+        from lambdasmith.items.store import Changed
+
+        item_id, fields = self._id(data), self._fields(data, need_name=False)
+        for _ in range(UPDATE_RETRIES):
+            current = self.store.get(item_id)
+            if current is None:
+                raise ClientError(404, f"item {item_id} not found")
+            when = now_iso()
+            merged = {**current, **fields, "updatedAt": when, "version": int(current.get("version", 0)) + 1}
+            result = self._success(item_id, merged.get("name"), "updated", when, cid)
+            try:
+                self._store_write(lambda: self.store.replace(key, merged, int(current.get("version", 0)), result))
+            except Changed:
+                continue  # someone else updated it meanwhile: merge again
+            self.logger.info("item updated", item_id=item_id)
+            return result
+        raise RuntimeError(f"item {item_id} kept changing during the update")
+
+    def _delete(self, data: dict[str, Any], key: str, cid: str) -> dict[str, Any]:
+        from lambdasmith.items.store import NotFound
+
+        item_id = self._id(data)
+        result = self._success(item_id, None, "deleted", now_iso(), cid)
+        try:
+            self._store_write(lambda: self.store.delete(key, item_id, result))
+        except NotFound:
+            raise ClientError(404, f"item {item_id} not found") from None
+        self.logger.info("item deleted", item_id=item_id)
+        return result
+
+    @staticmethod
+    def _store_write(write: Any) -> None:
+        """Table validation errors (too large, bad values) are the caller's; anything else is ours."""
+        from lambdasmith.kit.table import ValidationError
+
+        try:
+            write()
+        except ValidationError as e:
+            raise ClientError(400, f"item rejected: {e}") from None
+
+
+def open_store(config: ItemsConfig) -> ItemsStore:
+    from lambdasmith.items.store import ITEMS, ItemsStore
+    from lambdasmith.kit.backends import open_table
+
+    table = open_table(ITEMS, config.table, backend=config.table_backend, data_dir=config.data_dir)
+    return ItemsStore(table, config.idempotency_ttl_s)
+
+
+_processor: ItemsProcessor | None = None
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    global _processor
+    if _processor is None:
+        config = ItemsConfig.from_env()
+        _processor = ItemsProcessor(config, open_store(config), Logger("items"), Metrics("LambdaProductionReadiness", "items"))
+    return _processor.handle(event, context)
