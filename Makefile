@@ -15,6 +15,7 @@ test: install node-tools
 bench: install node-tools
 	$(UV) run --frozen python bench/coldstart.py
 	$(UV) run --frozen python bench/wardrobe.py
+	$(UV) run --frozen python bench/items.py
 
 # Every service's Lambda code: build/<service>/ (its SAM template's CodeUri) and build/<service>.zip.
 # Standard library only; adds .pyc when a python of the template's runtime version is at hand.

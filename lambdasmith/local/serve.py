@@ -3,9 +3,10 @@
     BASE+0  badges          (HTTP API, payload 2.0)
     BASE+1  wardrobe        (REST API, payload 1.0)        — later issue
     BASE+2  shell functions (Function URLs)                — later issue
-    BASE+3  Lambda Invoke API                              — later issue
+    BASE+3  invoke          (Lambda Invoke API for every function, sync and async)
 
 Each request runs the same handler that runs on Lambda, in this process, on a thread.
+API Gateway systems are in SYSTEMS; endpoints of the platform itself (the Invoke API) in PLATFORM.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from lambdasmith.local.functions import load
 from lambdasmith.local.apigw import (
@@ -32,13 +33,21 @@ from lambdasmith.local.apigw import (
     v2_result,
 )
 
+if TYPE_CHECKING:
+    from lambdasmith.local.invoke import InvokeServer
+
 SYSTEMS: dict[str, tuple[int, str, str]] = {
     # name: (port offset, "module:attribute" of the Lambda handler, API Gateway payload version)
     "badges": (0, "lambdasmith.badges.app:handler", "2.0"),  # HTTP API
     "wardrobe": (1, "lambdasmith.wardrobe.api:handler", "1.0"),  # REST API
 }
 
+PLATFORM: dict[str, int] = {
+    # name: port offset of a platform endpoint that serves every function rather than one system
+    "invoke": 3,  # Lambda Invoke API (lambdasmith.local.invoke), with its async-invocation workers
+}
 
+SERVABLE = [*SYSTEMS, *PLATFORM]
 
 
 class FunctionServer(ThreadingHTTPServer):
@@ -129,15 +138,31 @@ class _RequestHandler(BaseHTTPRequestHandler):
         pass
 
 
+def open_server(name: str, host: str, base_port: int, data_dir: str) -> FunctionServer | InvokeServer:
+    """The HTTP server of one system or platform endpoint, bound to BASE+offset (any port for 0)."""
+    offset = SYSTEMS[name][0] if name in SYSTEMS else PLATFORM[name]
+    address = (host, base_port + offset if base_port else 0)
+    if name == "invoke":
+        from lambdasmith.local.invoke import InvokeServer
+
+        return InvokeServer(address, data_dir)  # its async workers stop in server_close
+    _, ref, payload = SYSTEMS[name]
+    return FunctionServer(address, name, load(ref), payload)
+
+
 def serve(systems: list[str], host: str, base_port: int, data_dir: str, ready: Callable[[dict[str, str]], None] | None = None) -> None:
     os.environ["LAMBDASMITH_DATA_DIR"] = os.path.abspath(data_dir)
-    servers: list[FunctionServer] = []
-    for name in systems:
-        offset, ref, payload = SYSTEMS[name]
-        port = base_port + offset if base_port else 0
-        servers.append(FunctionServer((host, port), name, load(ref), payload))
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    # Before anything answers: a client may stop us as soon as its first request is served.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    servers = {name: open_server(name, host, base_port, os.environ["LAMBDASMITH_DATA_DIR"]) for name in systems}
     pumps = start_pumps(systems)
-    urls = {s.function_name: s.url for s in servers}
+    urls = {name: s.url for name, s in servers.items()}
     print("lambdasmith serve — data in " + os.environ["LAMBDASMITH_DATA_DIR"], flush=True)
     for name, url in urls.items():
         print(f"  {name:<10} {url}", flush=True)
@@ -145,20 +170,13 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str, ready: C
         print("  (a wardrobe token: lambdasmith wardrobe token USER)", flush=True)
     if ready:
         ready(urls)
-    threads = [threading.Thread(target=s.serve_forever, name=s.function_name, daemon=True) for s in servers]
+    threads = [threading.Thread(target=s.serve_forever, name=name, daemon=True) for name, s in servers.items()]
     for t in threads:
         t.start()
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     stop.wait()
     for p in pumps:
         p.stop()
-    for s in servers:
+    for s in servers.values():
         s.shutdown()
         s.server_close()
 
@@ -184,7 +202,7 @@ def start_pumps(systems: list[str]) -> list[Any]:
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", parents=[common], help="serve every system locally")
-    p.add_argument("systems", nargs="*", metavar="SYSTEM", help=f"systems to serve (default: all of {', '.join(SYSTEMS)})")
+    p.add_argument("systems", nargs="*", metavar="SYSTEM", help=f"systems to serve (default: all of {', '.join(SERVABLE)})")
     p.add_argument("--host", default=os.environ.get("LAMBDASMITH_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("LAMBDASMITH_PORT", "8000")),
                    help="base port (badges on BASE, wardrobe BASE+1, shell BASE+2, invoke API BASE+3); 0 = ephemeral")
@@ -192,13 +210,13 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    unknown = [s for s in args.systems if s not in SYSTEMS]
+    unknown = [s for s in args.systems if s not in SERVABLE]
     if unknown:
-        print(f"lambdasmith serve: unknown system {unknown[0]!r} (one of {', '.join(SYSTEMS)})", file=sys.stderr)
+        print(f"lambdasmith serve: unknown system {unknown[0]!r} (one of {', '.join(SERVABLE)})", file=sys.stderr)
         return 2
     try:
-        serve(args.systems or list(SYSTEMS), args.host, args.port, args.data_dir)
-    except OSError as e:
+        serve(args.systems or SERVABLE, args.host, args.port, args.data_dir)
+    except (OSError, ValueError) as e:  # a port in use, a bad setting (e.g. of the invoke API)
         print(f"lambdasmith serve: {e}", file=sys.stderr)
         return 1
     return 0

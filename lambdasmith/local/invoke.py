@@ -1,0 +1,729 @@
+"""The Lambda Invoke API on one machine (`lambdasmith serve invoke`, BASE+3).
+
+    POST /2015-03-31/functions/{FunctionName}/invocations[?Qualifier=…]
+
+what `aws lambda invoke --endpoint-url …`, boto3 and the other SDKs call, for every function of
+the registry (`lambdasmith.local.functions.FUNCTIONS`). FunctionName may be a name,
+`name:qualifier`, a partial ARN (`ACCOUNT:function:name`) or a full ARN; qualifiers are accepted
+and ignored (every call runs `$LATEST`).
+
+- `X-Amz-Invocation-Type: RequestResponse` (default) runs the function on this request's thread:
+  200 with the JSON result, or 200 with `X-Amz-Function-Error: Unhandled` and the error as Lambda's
+  Python runtime shapes it (`errorMessage`, `errorType`, `requestId`, `stackTrace`);
+  `X-Amz-Log-Type: Tail` adds `X-Amz-Log-Result`, the base64 of the last 4 KB of the invocation's
+  log; `X-Amz-Client-Context` (base64 JSON) becomes `context.client_context`;
+- `Event` answers 202 at once: the event is stored in the embedded queue `lambda-async-{function}`
+  of the data directory, and a worker thread per function invokes it. A failed attempt is retried
+  twice, the first retry after LAMBDASMITH_ASYNC_RETRY_DELAY seconds (default 1; AWS waits about
+  a minute), the second after twice that (whole seconds: queue delays are); then the payload goes
+  to the queue `{function}-dlq` with the attributes Lambda's DLQ messages carry (`RequestID`,
+  `ErrorCode`, `ErrorMessage`).
+  Queued events survive a restart; an event still running when the server stops is put back
+  (at least once, like Lambda's own async delivery);
+- `DryRun` answers 204 without running anything;
+- an unknown function is a 404 `ResourceNotFoundException`, bad JSON a 400
+  `InvalidRequestContentException`, a request over 6 MB (256 KB for `Event`) a 413
+  `RequestTooLargeException`: the `x-amzn-ErrorType` header and `{"Type","message"}` body the
+  SDKs and the CLI turn into those exceptions.
+
+Each invocation writes Lambda's `START` / `END` / `REPORT` lines to stderr (`Init Duration` on the
+first one of a function: the time it took to import its handler). Functions run on threads of
+this process, so what a function prints is told apart by thread: `sys.stdout` and `sys.stderr` are
+wrapped once by a proxy that writes through to the real stream and also appends to the capture of
+the invocation running on the writing thread, if any.
+
+Local-testing knob: LAMBDASMITH_EXTRA_FUNCTIONS="name=module:attr,name2=module:attr" adds
+functions to the registry served here (a name given there replaces the registry's own).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+import importlib
+import json
+import math
+import os
+import socketserver
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Callable, Mapping, TextIO
+from urllib.parse import parse_qs, unquote
+
+from lambdasmith.kit.backends import open_queue
+from lambdasmith.kit.queue import Message, Queue, message_size
+from lambdasmith.local.apigw import Context
+from lambdasmith.local.functions import FUNCTIONS
+
+EXTRA_FUNCTIONS_ENV = "LAMBDASMITH_EXTRA_FUNCTIONS"
+RETRY_DELAY_ENV = "LAMBDASMITH_ASYNC_RETRY_DELAY"
+
+ACCOUNT = "000000000000"
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # 6291456: Lambda's synchronous request limit
+MAX_ASYNC_PAYLOAD = 256 * 1024  # Event invocations: what one queue message holds (MAX_MESSAGE_BYTES)
+MAX_RESPONSE = 6 * 1024 * 1024
+MAX_CLIENT_CONTEXT = 3583  # bytes of base64, as Lambda limits it
+TAIL_BYTES = 4096
+ATTEMPTS = 3  # an async event: the first try and two retries
+DLQ_ERROR_BYTES = 1024  # ErrorMessage attribute, truncated (AWS keeps it short as well)
+STOP_GRACE_S = 2.0  # how long a stopping server waits for running async invocations
+IDLE_POLL_S = 5.0  # async workers re-read their queue this often when nothing woke them
+
+MAX_LINE = 65536  # bytes of a request or header line
+MAX_HEADERS = 100
+TOO_LARGE = f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation"
+
+LATEST = "$LATEST"
+INVOKE_PREFIX = "/2015-03-31/functions/"
+INVOKE_SUFFIX = "/invocations"
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def function_arn(name: str, qualifier: str | None = None) -> str:
+    arn = f"arn:aws:lambda:{region()}:{ACCOUNT}:function:{name}"
+    return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def parse_function_name(raw: str) -> tuple[str, str | None]:
+    """`name`, `name:q`, `ACCOUNT:function:name[:q]`, `arn:aws:lambda:R:A:function:name[:q]` → (name, q)."""
+    parts = raw.split(":")
+    if raw.startswith("arn:"):
+        parts = parts[5:] if len(parts) > 6 and parts[5] == "function" else []
+        return (parts[1], parts[2] if len(parts) > 2 else None) if parts else ("", None)
+    if len(parts) >= 3 and parts[1] == "function":  # partial ARN
+        return parts[2], parts[3] if len(parts) > 3 else None
+    return parts[0], parts[1] if len(parts) > 1 else None
+
+
+def registry(env: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The project's functions plus LAMBDASMITH_EXTRA_FUNCTIONS (`name=module:attr,…`)."""
+    refs = dict(FUNCTIONS)
+    for entry in (env.get(EXTRA_FUNCTIONS_ENV) or "").split(","):
+        if not entry.strip():
+            continue
+        name, sep, ref = entry.strip().partition("=")
+        if not sep or not name.strip() or ":" not in ref:
+            raise ValueError(f"{EXTRA_FUNCTIONS_ENV}: {entry!r} is not name=module:attr")
+        refs[name.strip()] = ref.strip()
+    return refs
+
+
+# ---------------------------------------------------------------------------- log capture
+
+
+class _Capture:
+    """What one invocation wrote; only the tail is kept (Tail returns the last 4 KB)."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size > 4 * TAIL_BYTES and len(self.parts) > 1:
+            kept = "".join(self.parts)[-TAIL_BYTES:]  # ≥ 4096 characters are ≥ 4096 bytes
+            self.parts, self.size = [kept], len(kept)
+
+    def tail(self) -> bytes:
+        data = "".join(self.parts).encode("utf-8", "replace")[-TAIL_BYTES:]
+        skip = 0
+        while skip < min(3, len(data)) and data[skip] & 0xC0 == 0x80:  # no half character first
+            skip += 1
+        return data[skip:]
+
+
+_capturing = threading.local()
+
+
+class _ThreadTee:
+    """`sys.stdout` / `sys.stderr` for every thread: writes reach the real stream, and also the
+    capture of the invocation running on the writing thread."""
+
+    def __init__(self, real: TextIO):
+        self._real = real
+
+    def write(self, text: str) -> int:
+        n = self._real.write(text)
+        capture: _Capture | None = getattr(_capturing, "capture", None)
+        if capture is not None:
+            capture.add(text)
+        return n
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, encoding, buffer, isatty, …
+        return getattr(self._real, name)
+
+
+def _ensure_tee() -> None:
+    """Wrap the current sys.stdout/sys.stderr (once; again if someone replaced them since)."""
+    if not isinstance(sys.stdout, _ThreadTee):
+        sys.stdout = _ThreadTee(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, _ThreadTee):
+        sys.stderr = _ThreadTee(sys.stderr)  # type: ignore[assignment]
+
+
+def _max_memory_mb() -> int:
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return 0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss // (1024 * 1024) if sys.platform == "darwin" else rss // 1024
+
+
+# ---------------------------------------------------------------------------- context
+
+
+class Client:
+    """`context.client_context.client`, as the Python runtime builds it."""
+
+    __slots__ = ("installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name")
+
+    def __init__(self, fields: dict[str, Any]):
+        for name in self.__slots__:
+            setattr(self, name, fields.get(name))
+
+
+class ClientContext:
+    """`context.client_context`: the caller's `X-Amz-Client-Context`, decoded."""
+
+    __slots__ = ("client", "custom", "env")
+
+    def __init__(self, fields: dict[str, Any]):
+        client = fields.get("client")
+        self.client = Client(client) if isinstance(client, dict) else None
+        self.custom = fields.get("custom")
+        self.env = fields.get("env")
+
+
+@dataclass
+class InvokeContext(Context):
+    """The Lambda context of a direct invocation: adds the client context and the ARN the
+    caller used (with its qualifier)."""
+
+    client_context: ClientContext | None = None
+    identity: Any = None
+    qualifier: str | None = None
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return function_arn(self.function_name, self.qualifier)
+
+
+def decode_client_context(raw: str) -> ClientContext:
+    """`X-Amz-Client-Context`: base64 of a JSON object, or ValueError."""
+    if len(raw) > MAX_CLIENT_CONTEXT:
+        raise ValueError(f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes")
+    try:
+        fields = json.loads(base64.b64decode(raw, validate=True))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ValueError("Client context must be a valid Base64-encoded JSON object.") from None
+    if not isinstance(fields, dict):
+        raise ValueError("Client context must be a valid Base64-encoded JSON object.")
+    return ClientContext(fields)
+
+
+# ---------------------------------------------------------------------------- functions
+
+
+class InitError(Exception):
+    """The handler could not be loaded; Lambda's errorType for it (`Runtime.…`)."""
+
+    def __init__(self, error_type: str, message: str):
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class Function:
+    """One function of the registry: its handler, imported on the first invocation (the cold
+    start, timed for `Init Duration`); a failed import is tried again on the next invocation."""
+
+    def __init__(self, name: str, ref: str):
+        self.name = name
+        self.ref = ref
+        self._handler: Callable[[Any, Any], Any] | None = None
+        self._lock = threading.Lock()
+        self.log_stream = ""  # one per execution environment, named when it starts
+
+    def handler(self) -> tuple[Callable[[Any, Any], Any], float | None]:
+        """The handler, and the init time in ms when this call loaded it."""
+        handler = self._handler
+        if handler is not None:
+            return handler, None
+        with self._lock:
+            if self._handler is not None:
+                return self._handler, None
+            started = time.perf_counter()
+            module, _, attr = self.ref.partition(":")
+            try:
+                handler = getattr(importlib.import_module(module), attr, None)
+            except ImportError as e:
+                raise InitError("Runtime.ImportModuleError", f"Unable to import module '{module}': {e}") from None
+            except SyntaxError as e:
+                raise InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module}': {e}") from None
+            except Exception as e:  # the module raised while it was imported
+                raise InitError(type(e).__name__, f"Unable to import module '{module}': {e}") from None
+            if not callable(handler):
+                raise InitError("Runtime.HandlerNotFound", f"Handler '{attr}' missing on module '{module}'")
+            self._handler = handler
+            self.log_stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{LATEST}]{uuid.uuid4().hex}"
+            return handler, (time.perf_counter() - started) * 1000
+
+
+@dataclass
+class Outcome:
+    """One invocation's answer: the JSON payload, and the function error (Unhandled) if any."""
+
+    request_id: str
+    payload: bytes
+    function_error: str | None = None
+    error_message: str = ""
+    log_tail: bytes | None = None
+    init_ms: float | None = None
+    duration_ms: float = 0.0
+
+
+def error_payload(request_id: str, error_type: str, message: str, stack: list[str]) -> bytes:
+    return json.dumps(
+        {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": stack}
+    ).encode()
+
+
+def invoke(
+    fn: Function,
+    event: Any,
+    *,
+    request_id: str | None = None,
+    qualifier: str | None = None,
+    client_context: ClientContext | None = None,
+    tail: bool = False,
+) -> Outcome:
+    """Run `fn` on this thread as Lambda would: START, the handler, END and REPORT on stderr."""
+    _ensure_tee()
+    request_id = request_id or str(uuid.uuid4())
+    capture = _Capture() if tail else None
+    _capturing.capture = capture
+    try:
+        sys.stderr.write(f"START RequestId: {request_id} Version: {LATEST}\n")
+        outcome = _run(fn, event, request_id, qualifier, client_context)
+        duration = outcome.duration_ms
+        report = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
+            f"Billed Duration: {max(1, math.ceil(duration))} ms\tMemory Size: 128 MB\t"
+            f"Max Memory Used: {_max_memory_mb()} MB"
+        )
+        if outcome.init_ms is not None:
+            report += f"\tInit Duration: {outcome.init_ms:.2f} ms"
+        sys.stderr.write(f"END RequestId: {request_id}\n{report}\t\n")
+    finally:
+        _capturing.capture = None
+    if capture is not None:
+        outcome.log_tail = capture.tail()
+    return outcome
+
+
+def _run(fn: Function, event: Any, request_id: str, qualifier: str | None, client_context: ClientContext | None) -> Outcome:
+    try:
+        handler, init_ms = fn.handler()
+    except InitError as e:
+        sys.stderr.write(f"[ERROR] {e.error_type}: {e}\n")
+        return Outcome(request_id, error_payload(request_id, e.error_type, str(e), []), "Unhandled", str(e))
+    ctx = InvokeContext(
+        fn.name,
+        aws_request_id=request_id,
+        log_group_name=f"/aws/lambda/{fn.name}",
+        log_stream_name=fn.log_stream,
+        client_context=client_context,
+        qualifier=qualifier,
+    )
+    started = time.perf_counter()
+    try:
+        result = handler(event, ctx)
+        try:
+            payload = json.dumps(result).encode()
+        except (TypeError, ValueError) as e:
+            error_type, message, stack = "Runtime.MarshalError", f"Unable to marshal response: {e}", []
+        else:
+            if len(payload) > MAX_RESPONSE:
+                error_type, stack = "Function.ResponseSizeTooLarge", []
+                message = f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."
+            else:
+                duration = (time.perf_counter() - started) * 1000
+                return Outcome(request_id, payload, init_ms=init_ms, duration_ms=duration)
+    except (Exception, SystemExit) as e:
+        # The handler's own frames only: drop this function's frame, the first of the traceback.
+        tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
+        stack = traceback.format_list(traceback.extract_tb(tb))
+        error_type = "Runtime.ExitError" if isinstance(e, SystemExit) else type(e).__name__
+        message = str(e) if not isinstance(e, SystemExit) else f"Runtime exited with error: exit status {e.code}"
+    duration = (time.perf_counter() - started) * 1000
+    sys.stderr.write(f"[ERROR] {error_type}: {message}\nTraceback (most recent call last):\n{''.join(stack)}")
+    return Outcome(
+        request_id, error_payload(request_id, error_type, message, stack), "Unhandled", message or error_type,
+        init_ms=init_ms, duration_ms=duration,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- async invocations
+
+
+def async_queue_name(function: str) -> str:
+    return f"lambda-async-{function}"
+
+
+def dlq_name(function: str) -> str:
+    return f"{function}-dlq"
+
+
+def retry_delay_s() -> float:
+    raw = os.environ.get(RETRY_DELAY_ENV) or "1"
+    try:
+        delay = float(raw)
+    except ValueError:
+        delay = -1.0
+    if not 0 <= delay <= 450:  # the second retry waits twice this; a queue delay is at most 15 min
+        raise ValueError(f"{RETRY_DELAY_ENV} must be seconds within 0..450, not {raw!r}")
+    return delay
+
+
+class AsyncWorker:
+    """Lambda's internal queue for one function: invoke each stored event, retry a failure twice
+    (attempt n+1 waits n × the retry delay), then move it to the function's DLQ.
+
+    The attempt number travels in the message's attributes, so an event put back at shutdown is
+    not charged an attempt. Only this process sends to the queue, so it wakes the worker itself;
+    the worker also re-reads the queue every IDLE_POLL_S (events left in flight by a killed server
+    reappear after the visibility timeout).
+    """
+
+    def __init__(self, fn: Function, data_dir: str, retry_delay: float):
+        self.fn = fn
+        self.queue: Queue = open_queue(async_queue_name(fn.name), backend="sqlite", data_dir=data_dir)
+        self.dlq: Queue = open_queue(dlq_name(fn.name), backend="sqlite", data_dir=data_dir)
+        self.retry_delay = retry_delay
+        self.visibility_s = 60  # > the 30 s function timeout of Context
+        self.stopping = threading.Event()
+        self.wake = threading.Event()
+        self.due: list[float] = []  # when delayed retries become visible (monotonic; worker thread only)
+        self.current: Message | None = None
+        self.thread = threading.Thread(target=self.run, name=f"async-{fn.name}", daemon=True)
+
+    def enqueue(self, body: str, attributes: dict[str, str]) -> None:
+        self.queue.send(body, attributes)
+        self.wake.set()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.wake.clear()  # before reading: an event sent after this read wakes the wait below
+            try:
+                messages = self.queue.receive(1, self.visibility_s)
+            except Exception as e:  # a broken read must not end the worker
+                sys.stderr.write(f"async {self.fn.name}: queue read failed: {type(e).__name__}: {e}\n")
+                messages = []
+            if messages:
+                self.current = messages[0]
+                try:
+                    self.handle(messages[0])
+                except Exception as e:
+                    sys.stderr.write(f"async {self.fn.name}: {type(e).__name__}: {e}\n")
+                finally:
+                    self.current = None
+                continue
+            if not self.stopping.is_set():
+                self.wake.wait(self._idle_wait())
+
+    def _idle_wait(self) -> float:
+        now = time.monotonic()
+        while self.due and self.due[0] <= now:
+            heapq.heappop(self.due)
+        nxt = self.due[0] if self.due else now + IDLE_POLL_S
+        return max(0.0, min(nxt, now + IDLE_POLL_S) - now)
+
+    def handle(self, message: Message) -> None:
+        attributes = message.attributes
+        request_id = attributes.get("RequestID") or str(uuid.uuid4())
+        attempt = int(attributes.get("Attempt") or 1)
+        client_context = None
+        if attributes.get("ClientContext"):
+            try:
+                client_context = decode_client_context(attributes["ClientContext"])
+            except ValueError:
+                pass  # checked when the event was accepted
+        try:
+            event = json.loads(message.body)
+        except ValueError:  # not stored by us: nothing to retry
+            self._dead_letter(message, request_id, "The stored event is not valid JSON")
+            return
+        outcome = invoke(self.fn, event, request_id=request_id, client_context=client_context)
+        if outcome.function_error is None:
+            self.queue.delete_batch([message.receipt])
+            return
+        if self.stopping.is_set() and self.current is None:
+            return  # put back by stop() meanwhile: it runs again after the restart
+        if attempt < ATTEMPTS:
+            delay = math.ceil(self.retry_delay * attempt)
+            self.queue.send(message.body, {**attributes, "Attempt": str(attempt + 1)}, delay_s=delay)
+            self.queue.delete_batch([message.receipt])
+            heapq.heappush(self.due, time.monotonic() + delay + 0.05)
+        else:  # the last attempt failed
+            self._dead_letter(message, request_id, outcome.error_message)
+
+    def _dead_letter(self, message: Message, request_id: str, error: str) -> None:
+        """Off to the function's DLQ, with the attributes Lambda's DLQ messages carry."""
+        error = error.encode()[:DLQ_ERROR_BYTES].decode("utf-8", "ignore") or "Unhandled"
+        self.dlq.send(message.body, {"RequestID": request_id, "ErrorCode": "200", "ErrorMessage": error})
+        self.queue.delete_batch([message.receipt])
+        sys.stderr.write(f"async {self.fn.name}: {request_id} sent to {self.dlq.name}: {error}\n")
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    def put_back(self) -> None:
+        """After the grace period: the event still running is made visible again for the next
+        server (the invocation itself cannot be interrupted; it ends with the process)."""
+        message = self.current
+        if message is not None and self.thread.is_alive():
+            self.current = None
+            try:
+                self.queue.change_visibility(message.receipt, 0)
+            except Exception as e:
+                sys.stderr.write(f"async {self.fn.name}: could not put back {message.id}: {e}\n")
+
+
+# ---------------------------------------------------------------------------- the HTTP API
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def error_reply(status: int, error_type: str, message: str, request_id: str) -> Reply:
+    body = json.dumps({"Type": "User", "message": message}).encode()
+    return Reply(status, body, [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type),
+                                ("x-amzn-RequestId", request_id)])  # fmt: skip
+
+
+class InvokeServer(socketserver.ThreadingTCPServer):
+    """The Invoke API for every function of the registry, with the async workers
+    (started here, stopped by `server_close`)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], data_dir: str, refs: dict[str, str] | None = None):
+        self.functions = {name: Function(name, ref) for name, ref in (refs or registry()).items()}
+        super().__init__(address, _Connection)
+        _ensure_tee()
+        delay = retry_delay_s()
+        self.workers = {name: AsyncWorker(fn, data_dir, delay) for name, fn in self.functions.items()}
+        for worker in self.workers.values():
+            worker.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def server_close(self) -> None:
+        super().server_close()
+        for worker in self.workers.values():
+            worker.stop()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for worker in self.workers.values():
+            worker.thread.join(max(0.0, deadline - time.monotonic()))
+        for worker in self.workers.values():
+            worker.put_back()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return  # the client went away: not an error of ours
+        super().handle_error(request, client_address)
+
+    def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+        """One HTTP request (headers by lower-case name) → its reply."""
+        request_id = str(uuid.uuid4())
+        path, _, query = target.partition("?")
+        name = None
+        if path.startswith(INVOKE_PREFIX) and path.endswith(INVOKE_SUFFIX):
+            name = unquote(path[len(INVOKE_PREFIX) : -len(INVOKE_SUFFIX)])
+        if not name or "/" in name:
+            return error_reply(404, "UnknownOperationException", f"No such operation: {method} {path}", request_id)
+        if method != "POST":
+            reply = error_reply(405, "MethodNotAllowedException", f"{method} not allowed; use POST", request_id)
+            reply.headers.append(("Allow", "POST"))
+            return reply
+        try:
+            return self.invoke_function(name, query, headers, body, request_id)
+        except Exception as e:  # our own failure, never the function's
+            sys.stderr.write(f"invoke: internal error: {type(e).__name__}: {e}\n")
+            return error_reply(500, "ServiceException", "Internal error", request_id)
+
+    def invoke_function(self, raw_name: str, query: str, headers: dict[str, str], body: bytes, request_id: str) -> Reply:
+        name, qualifier = parse_function_name(raw_name)
+        qualifier = qualifier or (parse_qs(query).get("Qualifier") or [None])[0]
+        fn = self.functions.get(name)
+        if fn is None:
+            return error_reply(404, "ResourceNotFoundException",
+                               f"Function not found: {function_arn(name or raw_name, qualifier)}", request_id)  # fmt: skip
+        kind = headers.get("x-amz-invocation-type") or "RequestResponse"
+        if kind not in ("RequestResponse", "Event", "DryRun"):
+            return error_reply(400, "InvalidParameterValueException", f"Unsupported invocation type: {kind}", request_id)
+        try:
+            text = body.decode("utf-8") if body else "{}"
+            event = json.loads(text)
+        except ValueError as e:  # UnicodeDecodeError is one
+            return error_reply(400, "InvalidRequestContentException", f"Could not parse request body into json: {e}", request_id)
+        client_context = None
+        raw_context = headers.get("x-amz-client-context")
+        if raw_context:
+            try:
+                client_context = decode_client_context(raw_context)
+            except ValueError as e:
+                return error_reply(400, "InvalidRequestContentException", str(e), request_id)
+        if kind == "DryRun":
+            return Reply(204, headers=[("x-amzn-RequestId", request_id)])
+        if kind == "Event":
+            return self._enqueue(fn, text, event, raw_context, request_id)
+        tail = headers.get("x-amz-log-type") == "Tail"
+        outcome = invoke(fn, event, request_id=request_id, qualifier=qualifier, client_context=client_context, tail=tail)
+        reply_headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", LATEST),
+                         ("x-amzn-RequestId", request_id)]  # fmt: skip
+        if outcome.function_error:
+            reply_headers.append(("X-Amz-Function-Error", outcome.function_error))
+        if outcome.log_tail is not None:
+            reply_headers.append(("X-Amz-Log-Result", base64.b64encode(outcome.log_tail).decode("ascii")))
+        return Reply(200, outcome.payload, reply_headers)
+
+    def _enqueue(self, fn: Function, text: str, event: Any, raw_context: str | None, request_id: str) -> Reply:
+        attributes = {"RequestID": request_id, "Attempt": "1"}
+        if raw_context:
+            attributes["ClientContext"] = raw_context
+        # Room for the DLQ's attributes too, so a failed event always fits its DLQ message.
+        if message_size(text, attributes) + DLQ_ERROR_BYTES + 64 > MAX_ASYNC_PAYLOAD:
+            return error_reply(413, "RequestTooLargeException",
+                               f"Request must be smaller than {MAX_ASYNC_PAYLOAD} bytes for the InvokeFunction operation",
+                               request_id)  # fmt: skip
+        worker = self.workers[fn.name]
+        try:
+            worker.enqueue(text, attributes)
+        except ValueError:  # characters a queue message may not carry: store the same event escaped
+            worker.enqueue(json.dumps(event), attributes)
+        return Reply(202, headers=[("x-amzn-RequestId", request_id)])
+
+
+class _Connection(socketserver.StreamRequestHandler):
+    """One client connection: HTTP/1.1 requests in turn, kept alive unless the client says not.
+
+    A lean parser rather than http.server's (whose `email`-based header parsing costs more than
+    the invocation itself): request line, headers, a Content-Length body; no chunked bodies.
+    """
+
+    disable_nagle_algorithm = True
+    server: InvokeServer
+
+    def handle(self) -> None:
+        while self._one_request():
+            pass
+
+    def _one_request(self) -> bool:
+        """Serve one request; whether the connection stays open for another."""
+        rfile = self.rfile
+        line = rfile.readline(MAX_LINE + 1)
+        while line in (b"\r\n", b"\n"):  # empty lines before a request are allowed
+            line = rfile.readline(MAX_LINE + 1)
+        if not line:
+            return False
+        parts = line.decode("latin-1").split()
+        if len(line) > MAX_LINE or len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            return self._fail(400, "Malformed request line")
+        method, target, version = parts
+        headers: dict[str, str] = {}
+        for _ in range(MAX_HEADERS + 1):
+            raw = rfile.readline(MAX_LINE + 1)
+            if not raw:
+                return False
+            if raw in (b"\r\n", b"\n"):
+                break
+            name, sep, value = raw.decode("latin-1").partition(":")
+            if not sep or len(raw) > MAX_LINE:
+                return self._fail(400, "Malformed header")
+            key, value = name.strip().lower(), value.strip()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        else:
+            return self._fail(431, "Too many headers")
+        connection = headers.get("connection", "").lower()
+        keep = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
+        if "transfer-encoding" in headers:
+            return self._fail(411, "Content-Length required (chunked bodies are not supported)")
+        try:
+            length = int(headers.get("content-length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            return self._fail(400, "Invalid Content-Length")
+        continue_first = headers.get("expect", "").lower() == "100-continue"
+        if length > MAX_SYNC_PAYLOAD:
+            if continue_first or not self._discard(length):
+                return self._fail(413, TOO_LARGE, "RequestTooLargeException")
+            self._send(error_reply(413, "RequestTooLargeException", TOO_LARGE, str(uuid.uuid4())), method, keep)
+            return keep
+        if continue_first:
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = rfile.read(length) if length else b""
+        if len(body) < length:
+            return False
+        self._send(self.server.dispatch(method, target, headers, body), method, keep)
+        return keep
+
+    def _discard(self, n: int) -> bool:
+        """Read an oversized body away so the connection stays usable; False past a bound."""
+        if n > 8 * MAX_SYNC_PAYLOAD:
+            return False
+        while n > 0:
+            chunk = self.rfile.read(min(n, 1 << 16))
+            if not chunk:
+                return False
+            n -= len(chunk)
+        return True
+
+    def _fail(self, status: int, message: str, error_type: str = "InvalidRequestContentException") -> bool:
+        """A request we cannot serve: answer it and close the connection."""
+        self._send(error_reply(status, error_type, message, str(uuid.uuid4())), "POST", False)
+        return False
+
+    def _send(self, reply: Reply, method: str, keep: bool) -> None:
+        """Status line, headers and body in one write (no Nagle stall between them)."""
+        lines = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}\r\n"]
+        lines.extend(f"{k}: {v}\r\n" for k, v in reply.headers)
+        if reply.status != 204:
+            lines.append(f"Content-Length: {len(reply.body)}\r\n")
+        if not keep:
+            lines.append("Connection: close\r\n")
+        lines.append("\r\n")
+        data = "".join(lines).encode("latin-1")
+        if method != "HEAD" and reply.status != 204:
+            data += reply.body
+        self.wfile.write(data)
