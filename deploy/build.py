@@ -1,6 +1,6 @@
 """Build each service's Lambda code: `build/<service>/` (its template's CodeUri) and `build/<service>.zip`.
 
-    python3 deploy/build.py [badges|wardrobe|all] [--out DIR]        (default all; make build)
+    python3 deploy/build.py [badges|wardrobe|items|all] [--out DIR]        (default all; make build)
 
 Ships our code only, and per service only what its handlers can import: the modules of the
 `lambdasmith` package reachable from the handler modules through `import` statements (lazy ones
@@ -55,6 +55,7 @@ SERVICES = {
         note="BadgeSmith's .NET package: ~6 MB",
     ),
     "wardrobe": Service("wardrobe", ("lambdasmith/wardrobe/cli.py", "lambdasmith/badges/")),
+    "items": Service("items", ("lambdasmith/badges/", "lambdasmith/wardrobe/")),
 }
 TEMPLATE = SERVICES["badges"].template
 EXCLUDED = SERVICES["badges"].excluded

@@ -1,6 +1,6 @@
 """The AWS deployments, checked offline: the SAM templates (cfn-lint and their shape against the
-code), the build that makes their CodeUri, and the GitHub workflows that deploy them. Badges first,
-then the wardrobe, then both workflows."""
+code) and the build that makes their CodeUri. Badges first, then the wardrobe. The release
+pipeline (canary, alarms, params files, workflow) is tests/test_release.py's."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from pathlib import Path
 
 import cfnlint.decode
 import pytest
-import yaml
 from cfnlint.api import lint
 from cfnlint.config import ManualArgs
 
@@ -35,8 +34,6 @@ from lambdasmith.wardrobe.store import WARDROBE
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "deploy" / "badges" / "template.yaml"
 BUILD = ROOT / "deploy" / "build.py"
-WORKFLOWS = {"badges": ROOT / ".github" / "workflows" / "deploy-badges.yml",
-             "wardrobe": ROOT / ".github" / "workflows" / "deploy-wardrobe.yml"}
 WARDROBE_TEMPLATE = ROOT / "deploy" / "wardrobe" / "template.yaml"
 TABLE_IDS = {"ResultsTable": RESULTS, "NoncesTable": NONCES, "OrgSecretsTable": ORGS}
 DYNAMODB_ACTIONS = {
@@ -298,10 +295,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_build_without_a_service_builds_every_service(tmp_path: Path) -> None:
     """`make build` runs deploy/build.py without arguments: every template's CodeUri is made."""
     stdout = run_build(tmp_path)
-    for name in ("badges", "wardrobe"):
+    for name in ("badges", "wardrobe", "items"):
         assert (tmp_path / f"{name}.zip").is_file() and (tmp_path / name / "lambdasmith").is_dir()
         assert f"{name}.zip" in stdout
-    assert sorted(load_build_module().SERVICES) == ["badges", "wardrobe"]
+    assert sorted(load_build_module().SERVICES) == ["badges", "items", "wardrobe"]
 
 
 def test_each_service_builds_from_its_own_templates_handlers() -> None:
@@ -672,7 +669,8 @@ def event_source_mapping(wres: dict) -> dict:
 def test_worker_reads_the_share_queue_reporting_partial_batch_failures(wres: dict) -> None:
     esm = event_source_mapping(wres)
     assert esm["EventSourceArn"] == {"Fn::GetAtt": ["ShareQueue", "Arn"]}
-    assert esm["FunctionName"] == {"Ref": "WorkerFunction"}
+    # the worker's `live` alias (SAM's name for it), so the canary shifts share events too
+    assert esm["FunctionName"] == {"Ref": "WorkerFunction.Alias"}
     assert esm["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert esm["BatchSize"] == 10
     assert 0 < esm["MaximumBatchingWindowInSeconds"] <= 5
@@ -730,7 +728,11 @@ def test_wardrobe_table_matches_the_store(wres: dict) -> None:
 
 
 def test_the_four_alarms_watch_the_right_metrics(wtemplate: dict, wres: dict) -> None:
-    alarms = {n: r["Properties"] for n, r in wres.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    # The operational alarms; the canary's (in the functions' DeploymentPreference) are
+    # tests/test_release.py's.
+    canary = {a["Ref"] for r in wres.values() if r["Type"] == "AWS::Serverless::Function"
+              for a in r["Properties"].get("DeploymentPreference", {}).get("Alarms", [])}
+    alarms = {n: r["Properties"] for n, r in wres.items() if r["Type"] == "AWS::CloudWatch::Alarm" and n not in canary}
     expected = {
         "ApiErrorsAlarm": ("AWS/Lambda", "Errors", "Sum", {"FunctionName": {"Ref": "ApiFunction"}}),
         "WorkerErrorsAlarm": ("AWS/Lambda", "Errors", "Sum", {"FunctionName": {"Ref": "WorkerFunction"}}),
@@ -1053,7 +1055,7 @@ def test_the_built_wardrobe_serves_the_stack_within_its_roles(
         ("activities", rest_event("GET", "/users/{userId}/activities", {"userId": user}, token)),
     ])
     r = api["results"]
-    assert r["unauthenticated"]["statusCode"] == 401  # what the deploy workflow's smoke test expects
+    assert r["unauthenticated"]["statusCode"] == 401  # what the release smoke test expects of it
     assert json.loads(r["unauthenticated"]["body"])["error"] == "unauthorized"
     assert r["create"]["statusCode"] == 201, r["create"]
     for listing in ("season", "newest"):
@@ -1093,72 +1095,3 @@ def test_the_built_wardrobe_serves_the_stack_within_its_roles(
     assert {c[0] for c in api["calls"] if c[0].startswith("sqs:")} == {"sqs:SendMessage"}
     assert ["ssm:GetParameter", parameter, None] in api["calls"]  # the secret came from SSM
     assert {c[0].split(":")[0] for c in worker["calls"]} == {"dynamodb"}
-
-
-# ------------------------------------------------------------------ workflows
-
-# Per workflow: how it builds, what its smoke test fetches.
-WORKFLOW_STEPS = {"badges": ("python3 deploy/build.py badges", "/health"),
-                  "wardrobe": ("python3 deploy/build.py wardrobe", "/users/x/items")}
-
-
-@pytest.fixture(scope="module", params=sorted(WORKFLOWS))
-def workflow_name(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def workflow_text(workflow_name: str) -> str:
-    return WORKFLOWS[workflow_name].read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def workflow(workflow_text: str) -> dict:
-    return yaml.safe_load(workflow_text)
-
-
-def test_workflow_deploys_with_oidc_and_no_stored_keys(workflow: dict, workflow_text: str) -> None:
-    deploy = workflow["jobs"]["deploy"]
-    assert deploy["needs"] == "test"
-    assert deploy["permissions"] == {"id-token": "write", "contents": "read"}
-    assert workflow["permissions"] == {"contents": "read"}
-    creds = [s for s in deploy["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
-    assert len(creds) == 1
-    assert creds[0]["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
-    lowered = workflow_text.lower()
-    assert "aws-access-key-id" not in lowered and "aws-secret-access-key" not in lowered
-    assert "secrets." not in lowered
-
-
-def test_workflow_triggers_tests_first_then_builds_and_deploys(workflow_name: str, workflow: dict) -> None:
-    on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
-    assert on["push"]["branches"] == ["main"] and on["push"]["paths"]
-    paths = on["push"]["paths"]
-    assert {"deploy/**", f"deploy/{workflow_name}/**"} & set(paths)
-    assert {"lambdasmith/**", f"lambdasmith/{workflow_name}/**"} & set(paths)
-    assert f".github/workflows/deploy-{workflow_name}.yml" in paths
-    assert "workflow_dispatch" in on
-    assert workflow["concurrency"] == {"group": f"deploy-{workflow_name}", "cancel-in-progress": False}
-    assert any(s.get("run") == "make test" for s in workflow["jobs"]["test"]["steps"])
-    build_command, smoke_path = WORKFLOW_STEPS[workflow_name]
-    runs = [s.get("run", "") for s in workflow["jobs"]["deploy"]["steps"]]
-    build = runs.index(build_command)
-    deploy = next(i for i, r in enumerate(runs) if "sam deploy" in r)
-    assert build < deploy
-    for flag in (f"--template-file deploy/{workflow_name}/template.yaml", "--capabilities CAPABILITY_IAM",
-                 "--no-fail-on-empty-changeset", "--resolve-s3"):
-        assert flag in runs[deploy]
-    assert smoke_path in runs[-1]
-
-
-def test_wardrobe_smoke_test_expects_the_functions_401() -> None:
-    smoke = yaml.safe_load(WORKFLOWS["wardrobe"].read_text(encoding="utf-8"))["jobs"]["deploy"]["steps"][-1]["run"]
-    assert "--fail" not in smoke  # a 401 is the expected answer, not an error to retry
-    assert '!= "401"' in smoke and "exit 1" in smoke
-    assert '"unauthorized"' in smoke  # the function's body, not API Gateway's {"message": ...}
-
-
-def test_workflow_scripts_take_expressions_only_through_env(workflow: dict) -> None:
-    for job in workflow["jobs"].values():
-        for step in job["steps"]:
-            assert "${{" not in step.get("run", ""), step
