@@ -9,7 +9,7 @@ NODE_TOOLS := .cache/node
 serve: install
 	$(UV) run --frozen lambdasmith serve
 
-test: install node-tools
+test: install node-tools system-tools
 	$(UV) run --frozen pytest
 
 bench: install node-tools
@@ -42,6 +42,13 @@ $(NODE_TOOLS)/.installed: tests/node/package.json
 	cp tests/node/package.json $(NODE_TOOLS)/package.json
 	cd $(NODE_TOOLS) && npm install --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Shell functions need jq and curl (the Lambda layer ships its own jq); Debian's packages here.
+system-tools:
+	@command -v jq >/dev/null && command -v curl >/dev/null || { \
+	  echo "installing jq and curl from Debian's packages"; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq jq curl >/dev/null; }
 
 clean:
 	rm -rf .venv .tools .cache
