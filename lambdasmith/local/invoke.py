@@ -202,9 +202,10 @@ class Client:
 class ClientContext:
     """`context.client_context`: the caller's `X-Amz-Client-Context`, decoded."""
 
-    __slots__ = ("client", "custom", "env")
+    __slots__ = ("client", "custom", "env", "raw")
 
     def __init__(self, fields: dict[str, Any]):
+        self.raw = json.dumps(fields)  # as a custom runtime gets it (Lambda-Runtime-Client-Context)
         client = fields.get("client")
         self.client = Client(client) if isinstance(client, dict) else None
         self.custom = fields.get("custom")
@@ -249,13 +250,21 @@ class InitError(Exception):
         self.error_type = error_type
 
 
+Runner = Callable[[bytes, str, "str | None"], "Outcome"]
+"""A function with an execution environment of its own (a custom runtime behind the Runtime API
+emulator): `run(raw event JSON, request id, client context JSON)` → its outcome. It writes its
+own START / END / REPORT lines; the outcome's `log_tail` is its log."""
+
+
 class Function:
     """One function of the registry: its handler, imported on the first invocation (the cold
-    start, timed for `Init Duration`); a failed import is tried again on the next invocation."""
+    start, timed for `Init Duration`); a failed import is tried again on the next invocation.
+    With a `runner`, the function runs there instead (`ref` is then only a label)."""
 
-    def __init__(self, name: str, ref: str):
+    def __init__(self, name: str, ref: str, runner: Runner | None = None):
         self.name = name
         self.ref = ref
+        self.runner = runner
         self._handler: Callable[[Any, Any], Any] | None = None
         self._lock = threading.Lock()
         self.log_stream = ""  # one per execution environment, named when it starts
@@ -312,10 +321,18 @@ def invoke(
     qualifier: str | None = None,
     client_context: ClientContext | None = None,
     tail: bool = False,
+    raw: bytes | None = None,
 ) -> Outcome:
-    """Run `fn` on this thread as Lambda would: START, the handler, END and REPORT on stderr."""
+    """Run `fn` on this thread as Lambda would: START, the handler, END and REPORT on stderr.
+    `raw`: the event as the caller sent it (what a function with a runner gets)."""
     _ensure_tee()
     request_id = request_id or str(uuid.uuid4())
+    if fn.runner is not None:
+        payload = raw if raw is not None else json.dumps(event).encode()
+        outcome = fn.runner(payload, request_id, client_context.raw if client_context else None)
+        if not tail:
+            outcome.log_tail = None
+        return outcome
     capture = _Capture() if tail else None
     _capturing.capture = capture
     try:
@@ -472,7 +489,8 @@ class AsyncWorker:
         except ValueError:  # not stored by us: nothing to retry
             self._dead_letter(message, request_id, "The stored event is not valid JSON")
             return
-        outcome = invoke(self.fn, event, request_id=request_id, client_context=client_context)
+        outcome = invoke(self.fn, event, request_id=request_id, client_context=client_context,
+                         raw=message.body.encode())  # fmt: skip
         if outcome.function_error is None:
             self.queue.delete_batch([message.receipt])
             return
@@ -533,8 +551,11 @@ class InvokeServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], data_dir: str, refs: dict[str, str] | None = None):
+    def __init__(self, address: tuple[str, int], data_dir: str, refs: dict[str, str] | None = None,
+                 runners: Mapping[str, Runner] | None = None):  # fmt: skip
         self.functions = {name: Function(name, ref) for name, ref in (refs or registry()).items()}
+        for name, run in (runners or {}).items():  # e.g. the shell functions (lambdasmith.local.function_urls)
+            self.functions.setdefault(name, Function(name, f"runtime-api:{name}", run))
         super().__init__(address, _Connection)
         _ensure_tee()
         delay = retry_delay_s()
@@ -608,7 +629,8 @@ class InvokeServer(socketserver.ThreadingTCPServer):
         if kind == "Event":
             return self._enqueue(fn, text, event, raw_context, request_id)
         tail = headers.get("x-amz-log-type") == "Tail"
-        outcome = invoke(fn, event, request_id=request_id, qualifier=qualifier, client_context=client_context, tail=tail)
+        outcome = invoke(fn, event, request_id=request_id, qualifier=qualifier, client_context=client_context, tail=tail,
+                         raw=body or None)  # fmt: skip
         reply_headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", LATEST),
                          ("x-amzn-RequestId", request_id)]  # fmt: skip
         if outcome.function_error:

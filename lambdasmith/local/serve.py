@@ -2,7 +2,7 @@
 
     BASE+0  badges          (HTTP API, payload 2.0)
     BASE+1  wardrobe        (REST API, payload 1.0)        — later issue
-    BASE+2  shell functions (Function URLs)                — later issue
+    BASE+2  shell    shell functions (Function URLs; lambdasmith.local.function_urls)
     BASE+3  invoke          (Lambda Invoke API for every function, sync and async)
 
 Each request runs the same handler that runs on Lambda, in this process, on a thread.
@@ -34,6 +34,7 @@ from lambdasmith.local.apigw import (
 )
 
 if TYPE_CHECKING:
+    from lambdasmith.local.function_urls import FunctionUrlServer
     from lambdasmith.local.invoke import InvokeServer
 
 SYSTEMS: dict[str, tuple[int, str, str]] = {
@@ -44,6 +45,7 @@ SYSTEMS: dict[str, tuple[int, str, str]] = {
 
 PLATFORM: dict[str, int] = {
     # name: port offset of a platform endpoint that serves every function rather than one system
+    "shell": 2,  # Function URLs of the shell functions, /{function}/… (lambdasmith.local.function_urls)
     "invoke": 3,  # Lambda Invoke API (lambdasmith.local.invoke), with its async-invocation workers
 }
 
@@ -138,14 +140,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
         pass
 
 
-def open_server(name: str, host: str, base_port: int, data_dir: str) -> FunctionServer | InvokeServer:
+def open_server(name: str, host: str, base_port: int, data_dir: str) -> FunctionServer | InvokeServer | FunctionUrlServer:
     """The HTTP server of one system or platform endpoint, bound to BASE+offset (any port for 0)."""
     offset = SYSTEMS[name][0] if name in SYSTEMS else PLATFORM[name]
     address = (host, base_port + offset if base_port else 0)
     if name == "invoke":
+        from lambdasmith.local.function_urls import invoke_runners
         from lambdasmith.local.invoke import InvokeServer
 
-        return InvokeServer(address, data_dir)  # its async workers stop in server_close
+        return InvokeServer(address, data_dir, runners=invoke_runners())  # its async workers stop in server_close
+    if name == "shell":
+        from lambdasmith.local.function_urls import FunctionUrlServer, shell_functions
+
+        return FunctionUrlServer(address, shell_functions())
     _, ref, payload = SYSTEMS[name]
     return FunctionServer(address, name, load(ref), payload)
 
@@ -179,6 +186,10 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str, ready: C
     for s in servers.values():
         s.shutdown()
         s.server_close()
+    if "shell" in systems or "invoke" in systems:
+        from lambdasmith.local.function_urls import close_shell_functions
+
+        close_shell_functions()  # the shell functions' bootstraps
 
 
 def start_pumps(systems: list[str]) -> list[Any]:

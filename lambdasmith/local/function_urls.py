@@ -1,0 +1,265 @@
+"""Function URLs of the shell functions on one machine (`lambdasmith serve shell`, BASE+2).
+
+Each shell function runs in its own execution environment: a `RuntimeEmulator`
+(lambdasmith.local.runtime_api) that starts the function's custom-runtime bootstrap on its first
+invocation. An HTTP request becomes a payload 2.0 event and the function's stdout becomes the
+response, by the Function URL rules of the shell runtime:
+
+- stdout is JSON with `statusCode` → that response (`statusCode`, `headers`, `body`, `cookies`,
+  `isBase64Encoded`);
+- other JSON → 200 `application/json` with that JSON as the body;
+- anything else → 200 `application/json` with the text as a JSON string;
+- a handler error (or a timeout, a crash, a failed init) → 502.
+
+Local convention: on AWS each Function URL has a host of its own
+(`https://{url-id}.lambda-url.{region}.on.aws/…`); here they share one port and the first path
+segment names the function: `http://127.0.0.1:8002/{function}/rest/of/path?q` is the request
+`/rest/of/path?q` of `{function}` (its event's `rawPath` is `/rest/of/path`). An unknown function
+is a 404.
+
+The shell functions are declared in a JSON file named by LAMBDASMITH_SHELL_FUNCTIONS (default: the
+examples under lambdasmith/shell/examples):
+
+    {"functions": {"NAME": {"handler": "file.function", "task_root": "DIR", "env": {…},
+                            "timeout_s": 10, "memory_mb": 128, "bootstrap": ["ARGV", …]}}}
+
+`task_root`, and `bootstrap` entries that contain a `/`, are relative to the file's directory;
+`bootstrap` defaults to the project's runtime (lambdasmith/shell/runtime/bootstrap, run by this
+Python). The same functions are served by the Invoke API (BASE+3) through `invoke_runners`; one
+process shares one environment per function between the two, so a function's invocations run one
+at a time (AWS would start more environments).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+from urllib.parse import unquote
+
+from lambdasmith.local.apigw import HttpResult, v2_event, v2_result
+from lambdasmith.local.runtime_api import Invocation, RuntimeEmulator
+from lambdasmith.local.serve import _RequestHandler
+
+if TYPE_CHECKING:
+    from lambdasmith.local.invoke import Outcome
+
+SHELL_FUNCTIONS_ENV = "LAMBDASMITH_SHELL_FUNCTIONS"
+PACKAGE = Path(__file__).resolve().parents[1]  # lambdasmith/
+EXAMPLES = PACKAGE / "shell" / "examples"
+BOOTSTRAP = PACKAGE / "shell" / "runtime" / "bootstrap"
+TAIL_BYTES = 4096
+
+
+def default_bootstrap() -> list[str]:
+    return [sys.executable, str(BOOTSTRAP)]
+
+
+def default_config() -> dict[str, Any]:
+    """The examples of the shell runtime, as a configuration file would declare them."""
+    task_root = str(EXAMPLES)
+    return {
+        "functions": {
+            "health": {"handler": "health.run", "task_root": task_root, "env": {}, "timeout_s": 10},
+            "echo_request": {"handler": "echo_request.run", "task_root": task_root, "env": {}, "timeout_s": 10},
+            "github_traffic": {"handler": "github_traffic.run", "task_root": task_root,
+                               "env": {"GITHUB_API_URL": "https://api.github.com"}, "timeout_s": 10},  # fmt: skip
+        }
+    }
+
+
+@dataclass
+class ShellFunction:
+    name: str
+    handler: str
+    task_root: str
+    bootstrap: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    timeout_s: float = 10.0
+    memory_mb: int = 128
+
+
+def parse_config(config: Any, base_dir: str) -> dict[str, ShellFunction]:
+    """The functions of a configuration (ValueError when it is malformed)."""
+    functions = config.get("functions") if isinstance(config, dict) else None
+    if not isinstance(functions, dict):
+        raise ValueError('shell functions: expected {"functions": {NAME: {...}}}')
+    out: dict[str, ShellFunction] = {}
+    for name, spec in functions.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("handler"), str) or "/" in name or not name:
+            raise ValueError(f"shell function {name!r}: needs a name without '/' and a handler")
+        bootstrap = spec.get("bootstrap") or default_bootstrap()
+        env = spec.get("env") or {}
+        if not (isinstance(bootstrap, list) and all(isinstance(a, str) for a in bootstrap) and isinstance(env, dict)):
+            raise ValueError(f"shell function {name!r}: bootstrap is a list of strings, env an object")
+        try:
+            timeout_s, memory_mb = float(spec.get("timeout_s", 10)), int(spec.get("memory_mb", 128))
+        except (TypeError, ValueError):
+            raise ValueError(f"shell function {name!r}: timeout_s and memory_mb are numbers") from None
+        out[name] = ShellFunction(
+            name, spec["handler"], os.path.join(base_dir, str(spec.get("task_root") or ".")),
+            [os.path.join(base_dir, a) if "/" in a else a for a in bootstrap],
+            {str(k): str(v) for k, v in env.items()}, timeout_s, memory_mb,
+        )  # fmt: skip
+    return out
+
+
+def load_config(env: Mapping[str, str] = os.environ) -> dict[str, ShellFunction]:
+    path = env.get(SHELL_FUNCTIONS_ENV)
+    if not path:
+        return parse_config(default_config(), str(PACKAGE))
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{SHELL_FUNCTIONS_ENV}: cannot read {path}: {e}") from None
+    return parse_config(config, os.path.dirname(os.path.abspath(path)))
+
+
+class ShellFunctions:
+    """The configured functions, each with its execution environment (made on first use)."""
+
+    def __init__(self, functions: dict[str, ShellFunction]):
+        self.functions = functions
+        self._emulators: dict[str, RuntimeEmulator] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def emulator(self, name: str) -> RuntimeEmulator | None:
+        fn = self.functions.get(name)
+        if fn is None:
+            return None
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the shell functions are stopped")
+            emulator = self._emulators.get(name)
+            if emulator is None:
+                emulator = RuntimeEmulator(fn.name, fn.bootstrap, fn.handler, fn.task_root, fn.env,
+                                           fn.timeout_s, fn.memory_mb)  # fmt: skip
+                self._emulators[name] = emulator
+            return emulator
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            emulators, self._emulators = list(self._emulators.values()), {}
+        for emulator in emulators:
+            emulator.close()
+
+
+_shared: ShellFunctions | None = None
+_shared_lock = threading.Lock()
+
+
+def shell_functions() -> ShellFunctions:
+    """This process's shell functions (read from the configuration once), shared by the
+    Function URL server and the Invoke API; their bootstraps are stopped at exit."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = ShellFunctions(load_config())
+            atexit.register(close_shell_functions)
+        return _shared
+
+
+def close_shell_functions() -> None:
+    global _shared
+    with _shared_lock:
+        shared, _shared = _shared, None
+    if shared is not None:
+        shared.close()
+
+
+# ---------------------------------------------------------------------------- results
+
+
+def http_result(invocation: Invocation) -> HttpResult:
+    """The Function URL response for one invocation of a shell function."""
+    if not invocation.ok:
+        body = json.dumps({"message": "Internal Server Error"}).encode()
+        return HttpResult(502, [("Content-Type", "application/json")], body)
+    text = invocation.payload.decode("utf-8", "replace")
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return HttpResult(200, [("Content-Type", "application/json")], json.dumps(text).encode())
+    if isinstance(parsed, dict) and "statusCode" in parsed:
+        return v2_result(parsed)
+    return HttpResult(200, [("Content-Type", "application/json")], text.strip().encode())
+
+
+def not_found(name: str, known: list[str]) -> HttpResult:
+    body = {"message": f"No shell function {name!r} (the first path segment names the function)", "functions": known}
+    return HttpResult(404, [("Content-Type", "application/json")], json.dumps(body).encode())
+
+
+# ---------------------------------------------------------------------------- the HTTP server
+
+
+class FunctionUrlServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], functions: ShellFunctions, access_log: bool = True):
+        super().__init__(address, _UrlRequestHandler)
+        self.functions = functions
+        self.function_name = "shell"  # in the access log
+        self.access_log = access_log
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class _UrlRequestHandler(_RequestHandler):
+    """serve.py's request handling (keep-alive, bounded bodies, the access log); the invocation
+    goes to the function named by the first path segment."""
+
+    server: FunctionUrlServer  # type: ignore[assignment]
+
+    def _invoke(self, body: bytes) -> HttpResult:
+        path, sep, query = self.path.partition("?")
+        name, _, rest = path.lstrip("/").partition("/")
+        name, target = unquote(name), "/" + rest + sep + query
+        functions = self.server.functions
+        emulator = functions.emulator(name) if name else None
+        if emulator is None:
+            return not_found(name, sorted(functions.functions))
+        host = self.headers.get("Host", "localhost")
+        event = v2_event(self.command, target, list(self.headers.items()), body, source_ip=self.client_address[0],
+                         host=host)  # fmt: skip
+        invocation = emulator.invoke(json.dumps(event).encode(), trace_id=self.headers.get("X-Amzn-Trace-Id"))
+        return http_result(invocation)
+
+
+# ---------------------------------------------------------------------------- the Invoke API's hook
+
+
+def invoke_runners(functions: ShellFunctions | None = None) -> dict[str, Callable[[bytes, str, str | None], Outcome]]:
+    """For the Invoke API: each shell function as `run(payload, request_id, client_context_json)`."""
+    from lambdasmith.local.invoke import Outcome
+
+    registry = functions or shell_functions()
+
+    def runner(name: str) -> Callable[[bytes, str, str | None], Outcome]:
+        def run(payload: bytes, request_id: str, client_context: str | None) -> Outcome:
+            emulator = registry.emulator(name)
+            assert emulator is not None
+            inv = emulator.invoke(payload, client_context=client_context, request_id=request_id)
+            return Outcome(
+                request_id, inv.payload, None if inv.ok else "Unhandled", "" if inv.ok else inv.error_message,
+                log_tail=inv.logs.encode("utf-8", "replace")[-TAIL_BYTES:], init_ms=inv.init_duration_ms,
+                duration_ms=inv.duration_ms,
+            )  # fmt: skip
+
+        return run
+
+    return {name: runner(name) for name in registry.functions}
