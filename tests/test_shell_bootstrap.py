@@ -270,7 +270,7 @@ def children(pid: int) -> list[int]:
 def test_bootstrap_is_one_executable_stdlib_only_file():
     assert os.access(BOOTSTRAP, os.X_OK)
     text = BOOTSTRAP.read_text()
-    assert text.startswith("#!/usr/bin/env python3\n")
+    assert text.startswith("#!/usr/bin/env -S python3 -S\n")  # no site: the bootstrap needs only the stdlib
     imported = set()
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.Import):

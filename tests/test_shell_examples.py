@@ -125,14 +125,21 @@ def test_respond_builds_json_with_jq_not_by_concatenation():
     assert json.loads(typed.stdout)["headers"] == {"Content-Type": "text/html"}
 
 
-def test_respond_json_and_invalid_json():
+def test_respond_json_sends_the_json_as_given_and_refuses_bad_calls():
     done = run_shell('source "$1"; respond_json 201 \'{"a": [1, "x\\"y"]}\' x-b=2', b"", None, str(HELPERS))
     response = json.loads(done.stdout)
     assert response["statusCode"] == 201
     assert response["headers"] == {"content-type": "application/json", "x-b": "2"}
     assert json.loads(response["body"]) == {"a": [1, 'x"y']}
-    bad = run_shell('source "$1"; respond_json 200 "{not json"', b"", None, str(HELPERS))
-    assert bad.returncode != 0 and bad.stdout == b""
+    for call in ('respond_json 200 ""', 'respond_json 2000 "{}"', 'respond_json 200 "{}" no-equals-sign'):
+        bad = run_shell('source "$1"; ' + call, b"", None, str(HELPERS))
+        assert bad.returncode != 0 and bad.stdout == b"", call
+
+
+def test_json_quote_escapes_like_json():
+    text = 'quote " backslash \\ newline \n tab \t cr \r bell \a unit \x1f é ✓'
+    done = run_shell('source "$1"; json_quote out "$2"; printf %s "$out"', b"", None, str(HELPERS), text)
+    assert json.loads(done.stdout) == text
 
 
 def test_log_goes_to_stderr():

@@ -81,34 +81,57 @@ event_get() {
   jq -c "$1" <<<"$EVENT"
 }
 
+# json_quote VAR TEXT: set VAR to TEXT as a JSON string literal. Pure bash (no process per call):
+# a response is built on every invocation, and starting jq costs more than the handler's work.
+json_quote() {
+  local s=$2 c hex ch
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\t'/\\t}
+  if [[ $s == *[$'\x01'-$'\x1f']* ]]; then
+    for ((c = 1; c < 32; c++)); do
+      printf -v hex '%02x' "$c"
+      printf -v ch "\\x$hex"
+      s=${s//"$ch"/\\u00$hex}
+    done
+  fi
+  printf -v "$1" '"%s"' "$s"
+}
+
+# _response STATUS BODY_LITERAL DEFAULT_TYPE [NAME=VALUE …]: the Function URL response object.
+_response() {
+  local status=$1 body=$2 default_type=$3 headers="" has_type="" pair k v
+  shift 3
+  [[ $status =~ ^[0-9]{3}$ ]] || { log "respond: status '$status' is not a 3-digit number"; return 1; }
+  for pair in "$@"; do
+    [[ $pair == *=* ]] || { log "respond: header '$pair' is not NAME=VALUE"; return 1; }
+    [[ ${pair%%=*} =~ ^[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[Tt][Yy][Pp][Ee]$ ]] && has_type=1
+    json_quote k "${pair%%=*}"
+    json_quote v "${pair#*=}"
+    headers+="${headers:+,}$k:$v"
+  done
+  [[ -n $has_type ]] || { json_quote v "$default_type"; headers="\"content-type\":$v${headers:+,}$headers"; }
+  printf '{"statusCode":%d,"headers":{%s},"body":%s}\n' "$((10#$status))" "$headers" "$body"
+}
+
 # respond STATUS BODY [NAME=VALUE …]: print a Function URL response with a text body
-# (content-type text/plain unless a header says otherwise).
+# (content-type text/plain; charset=utf-8 unless a header says otherwise).
 respond() {
-  local status=$1 body=$2
-  shift 2
-  printf '%s' "$body" | jq -c -Rs --arg s "$status" '
-    (reduce ($ARGS.positional[] | (index("=") // error("respond: header \(.) is not NAME=VALUE")) as $i
-            | [.[:$i], .[$i + 1:]]) as [$k, $v] ({}; .[$k] = $v)) as $headers
-    | { statusCode: ($s | tonumber),
-        headers: (if any($headers | keys[]; ascii_downcase == "content-type") then $headers
-                  else {"content-type": "text/plain; charset=utf-8"} + $headers end),
-        body: . }' --args "$@"
+  local body
+  json_quote body "$2"
+  _response "$1" "$body" "text/plain; charset=utf-8" "${@:3}"
 }
 
 # respond_json STATUS JSON [NAME=VALUE …]: print a Function URL response whose body is JSON
-# (content-type application/json unless a header says otherwise). Fails on invalid JSON.
+# (content-type application/json unless a header says otherwise). JSON is the caller's to get
+# right (build it with jq, or json_quote each value); it is sent as given.
 respond_json() {
-  local status=$1 json=$2
-  shift 2
-  printf '%s' "$json" | jq -c -s --arg s "$status" '
-    if length != 1 then error("respond_json: expected one JSON value") else .[0] end
-    | . as $json
-    | (reduce ($ARGS.positional[] | (index("=") // error("respond: header \(.) is not NAME=VALUE")) as $i
-            | [.[:$i], .[$i + 1:]]) as [$k, $v] ({}; .[$k] = $v)) as $headers
-    | { statusCode: ($s | tonumber),
-        headers: (if any($headers | keys[]; ascii_downcase == "content-type") then $headers
-                  else {"content-type": "application/json"} + $headers end),
-        body: ($json | tojson) }' --args "$@"
+  local body
+  [[ -n $2 ]] || { log "respond_json: empty JSON"; return 1; }
+  json_quote body "$2"
+  _response "$1" "$body" "application/json" "${@:3}"
 }
 
 # log MESSAGE…: one line on stderr (the function's log).
