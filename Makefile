@@ -16,6 +16,7 @@ bench: install node-tools
 	$(UV) run --frozen python bench/coldstart.py
 	$(UV) run --frozen python bench/wardrobe.py
 	$(UV) run --frozen python bench/items.py
+	$(UV) run --frozen python bench/shell.py
 
 # Every service's Lambda code: build/<service>/ (its SAM template's CodeUri) and build/<service>.zip.
 # Standard library only; adds .pyc when a python of the template's runtime version is at hand.

@@ -1,6 +1,6 @@
 """Build each service's Lambda code: `build/<service>/` (its template's CodeUri) and `build/<service>.zip`.
 
-    python3 deploy/build.py [badges|wardrobe|items|all] [--out DIR]        (default all; make build)
+    python3 deploy/build.py [badges|wardrobe|items|shell|all] [--out DIR] [--jq PATH]   (default all; make build)
 
 Ships our code only, and per service only what its handlers can import: the modules of the
 `lambdasmith` package reachable from the handler modules through `import` statements (lazy ones
@@ -192,14 +192,15 @@ def compile_tree(python: str, out: Path) -> None:
                     "-s", str(out), "-p", TASK_ROOT, str(out / PACKAGE)], check=True, env=env)
 
 
-def write_zip(tree: Path, target: Path) -> None:
+def write_zip(tree: Path, target: Path, executable: frozenset[str] = frozenset()) -> None:
+    """Zip `tree` deterministically; the paths in `executable` get mode 0o755, the rest 0o644."""
     files = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file())
     tmp = target.with_suffix(".zip.tmp")
     with zipfile.ZipFile(tmp, "w") as zf:
         for rel in files:
             info = zipfile.ZipInfo(rel, date_time=ZIP_TIME)
             info.create_system = 3  # unix, so the mode below is honoured
-            info.external_attr = 0o100644 << 16
+            info.external_attr = (0o100755 if rel in executable else 0o100644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, (tree / rel).read_bytes(), compresslevel=9)
     os.replace(tmp, target)
@@ -229,13 +230,90 @@ def build(out_root: Path, src_root: Path = ROOT, template: Path | None = None, s
             "compiled_with": python}
 
 
+# ------------------------------------------------------------------ the bash runtime (shell)
+# Not a Python service: no import graph, no .pyc. Three artifacts for deploy/shell/template.yaml:
+# the function's code (the example handlers and helpers.sh, at the zip's root), the bootstrap
+# layer (`bootstrap` at the layer's root, so /opt/bootstrap, executable) and the jq layer
+# (`bin/jq`, so /opt/bin/jq, on Lambda's PATH).
+SHELL = "shell"
+SHELL_SRC = Path(PACKAGE) / "shell"
+ELF_MACHINES = {0x3E: "x86-64", 0xB7: "aarch64"}  # e_machine values; the function runs on arm64
+
+
+def elf_machine(path: Path) -> str:
+    """The architecture an ELF binary is built for ("aarch64", "x86-64"...), or "not ELF"."""
+    head = path.read_bytes()[:20]
+    if head[:4] != b"\x7fELF":
+        return "not ELF"
+    order = "little" if head[5] == 1 else "big"
+    code = int.from_bytes(head[18:20], order)
+    return ELF_MACHINES.get(code, f"e_machine {code:#x}")
+
+
+def _fresh(path: Path) -> Path:
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
+def build_shell(out_root: Path, src_root: Path = ROOT, jq: str | None = None) -> dict:
+    """Build out_root/shell/{function,bootstrap-layer,jq-layer}/ and out_root/shell-*.zip. `jq` is
+    the jq binary for the jq layer (default: the one on PATH); without one that layer is skipped
+    (its zip removed) and "jq" in the result says why."""
+    src = src_root / SHELL_SRC
+    base = out_root / SHELL
+    function = _fresh(base / "function")
+    handlers = sorted(p for p in (src / "examples").glob("*.sh") if p.is_file())
+    if not handlers:
+        raise SystemExit(f"build: no handler in {src / 'examples'}")
+    for p in [*handlers, src / "runtime" / "helpers.sh"]:
+        shutil.copyfile(p, function / p.name)
+    layer = _fresh(base / "bootstrap-layer")
+    shutil.copyfile(src / "runtime" / "bootstrap", layer / "bootstrap")
+    (layer / "bootstrap").chmod(0o755)
+    zips = {"function": out_root / "shell-function.zip", "bootstrap-layer": out_root / "shell-bootstrap-layer.zip"}
+    write_zip(function, zips["function"])
+    write_zip(layer, zips["bootstrap-layer"], executable=frozenset({"bootstrap"}))
+    result = {"service": SHELL, "dir": base, "zips": zips, "handlers": [p.stem for p in handlers],
+              "bootstrap_size": (layer / "bootstrap").stat().st_size}
+    jq_zip = out_root / "shell-jq-layer.zip"
+    jq = jq if jq is not None else shutil.which("jq")
+    jq_layer = base / "jq-layer"
+    if not jq or not Path(jq).is_file():
+        for stale in (jq_zip, jq_layer):
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            elif stale.exists():
+                stale.unlink()
+        result["jq"] = f"skipped: no jq binary ({jq or 'none on PATH'}); the jq layer is not built"
+        return result
+    _fresh(jq_layer / "bin")
+    shutil.copyfile(jq, jq_layer / "bin" / "jq")
+    (jq_layer / "bin" / "jq").chmod(0o755)
+    write_zip(jq_layer, jq_zip, executable=frozenset({"bin/jq"}))
+    zips["jq-layer"] = jq_zip
+    arch = elf_machine(Path(jq))
+    result["jq"] = f"bin/jq from {jq} ({arch})" + (
+        "" if arch == "aarch64" else ": NOT arm64, it will not run on the function (deploy/shell/README.md)")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("service", nargs="?", default="all", choices=[*SERVICES, "all"],
+    parser.add_argument("service", nargs="?", default="all", choices=[*SERVICES, SHELL, "all"],
                         help="the service to build (default: all)")
     parser.add_argument("--out", default=str(ROOT / "build"), help="output directory (default build/)")
+    parser.add_argument("--jq", default=None,
+                        help="shell: the jq binary for the jq layer (default: jq on PATH; arm64 wanted)")
     args = parser.parse_args(argv)
-    for service in SERVICES if args.service == "all" else [args.service]:
+    if args.service in (SHELL, "all"):
+        r = build_shell(Path(args.out).resolve(), jq=args.jq)
+        print(f"{r['dir']}: handlers {', '.join(r['handlers'])}; bootstrap {r['bootstrap_size'] / 1024:.1f} KB; "
+              f"jq layer: {r['jq']}")
+        for z in r["zips"].values():
+            print(f"{z}: {z.stat().st_size / 1024:.1f} KB")
+    for service in SERVICES if args.service == "all" else [s for s in [args.service] if s in SERVICES]:
         r = build(Path(args.out).resolve(), service=service)
         rt = "python%d.%d" % r["runtime"]
         if r["compiled_with"]:
