@@ -928,9 +928,9 @@ def test_the_wardrobe_build_refuses_to_ship_badges_code_or_a_missing_handler(tmp
 
 # ------------------------------------------------------------------ wardrobe: the built code on the stack's resources
 
-# Runs the built wardrobe code only (-I -S as above) and records every AWS call it makes, as the
-# IAM action it needs: a transaction needs one per contained write.
-WARDROBE_PROBE = r"""
+# Prepended to a probe that runs built code alone (-I -S): records every AWS call it makes as
+# [IAM action, target (table, queue or parameter), index]; a transaction needs one per write.
+AWS_CALL_SPY = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from lambdasmith.kit.aws import client as aws_client
@@ -949,7 +949,9 @@ def spy(self, operation, payload):
         calls.append([service + ":" + operation, target, payload.get("IndexName")])
     return _call(self, operation, payload)
 aws_client.JsonClient.call = spy
+"""
 
+WARDROBE_PROBE = AWS_CALL_SPY + r"""
 if sys.argv[2] == "api":
     from lambdasmith.wardrobe.api import handler
 else:

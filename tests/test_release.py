@@ -27,6 +27,7 @@ from cfnlint.config import ManualArgs
 
 from lambdasmith.items.config import ItemsConfig
 from lambdasmith.items.store import ITEMS
+from tests.test_deploy import AWS_CALL_SPY
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("items", "badges", "wardrobe")
@@ -436,27 +437,8 @@ def test_items_role_is_least_privilege(items: dict) -> None:
     assert {a.split(":")[0] for a in g} == {"dynamodb", "sqs", "logs", "xray"}
 
 
-# Runs the built items code alone (-I -S: no site-packages, no dev tree) and records each AWS
-# call as the IAM action it needs; a transaction needs one per contained write.
-ITEMS_PROBE = r"""
-import json, sys
-sys.path.insert(0, sys.argv[1])
-from lambdasmith.kit.aws import client as aws_client
-
-calls = []
-KINDS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
-_call = aws_client.JsonClient.call
-def spy(self, operation, payload):
-    service = self.service.signing_name
-    if operation == "TransactWriteItems":
-        for entry in payload["TransactItems"]:
-            (kind, body), = entry.items()
-            calls.append([service + ":" + KINDS[kind], body["TableName"]])
-    else:
-        calls.append([service + ":" + operation, payload.get("TableName")])
-    return _call(self, operation, payload)
-aws_client.JsonClient.call = spy
-
+# Runs the built items code alone (-I -S: no site-packages, no dev tree), recording its AWS calls.
+ITEMS_PROBE = AWS_CALL_SPY + r"""
 from lambdasmith.items.app import handler
 answers = []
 for event in json.load(sys.stdin):
@@ -499,7 +481,7 @@ def test_the_built_items_code_works_within_its_role_on_the_templates_table(
     assert not (tmp_path / "d").exists(), "an embedded backend was used"
     g = grants(items, "ItemsFunctionRole")
     assert result["calls"]
-    for action, target in result["calls"]:
+    for action, target, _index in result["calls"]:
         assert target == table, (action, target)
         assert "arn-of-ItemsTable" in g.get(action, set()), f"the role does not allow {action}"
 
