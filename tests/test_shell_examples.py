@@ -327,3 +327,27 @@ def test_health_through_the_runtime_emulator(tmp_path):
         result = emu.invoke(http_event(path="/"))
     assert result.ok, result.payload
     assert body_of(json.loads(result.payload))["status"] == "ok"
+
+
+def test_every_example_through_the_runtime_emulator(github):
+    """Each example end to end as Lambda runs it: emulator → real bootstrap → handler."""
+    from lambdasmith.local.runtime_api import RuntimeEmulator
+
+    github.routes["/repos/octo/hello/traffic/views"] = (200, traffic([("2026-11-05", 7, 2), ("2026-11-06", 3, 1)]))
+    github.routes["/repos/octo/empty/traffic/views"] = (200, traffic([]))
+    bootstrap = [str(SHELL / "runtime" / "bootstrap")]
+
+    def run(handler: str, event: bytes, env: dict[str, str] | None = None) -> dict:
+        with RuntimeEmulator(handler.split(".")[0], bootstrap, handler, str(EXAMPLES), env=env, timeout_s=15,
+                             log=lambda line: None) as emu:
+            result = emu.invoke(event)
+        assert result.ok, result.payload
+        return json.loads(result.payload)
+
+    assert body_of(run("health.run", http_event(path="/")))["status"] == "ok"
+    echo = body_of(run("echo_request.run", http_event("PUT", "/a/b", {"q": "1"})))
+    assert (echo["method"], echo["path"]) == ("PUT", "/a/b")
+    traffic_body = body_of(run("github_traffic.run", http_event(query={"repo": "octo/hello"}), gh_env(github)))
+    assert traffic_body["total_views"] == 10 and [d["date"] for d in traffic_body["last_14_days"]] == ["2026-11-05", "2026-11-06"]
+    empty = body_of(run("github_traffic.run", http_event(query={"repo": "octo/empty"}), gh_env(github)))
+    assert empty["total_views"] == 0 and empty["summary"]["avg_daily_views"] == 0

@@ -158,8 +158,8 @@ def test_invoke_api_event_invocation_is_accepted(server):
     assert invoke(server, "web", b'{"rawPath": "/plain"}', {"X-Amz-Invocation-Type": "Event"}).status == 202
 
 
-@pytest.mark.skipif(not REAL_RUNTIME, reason="lambdasmith/shell/runtime/bootstrap and examples/health.sh not there yet")
 def test_health_example_answers_through_the_real_bootstrap(server):
+    assert REAL_RUNTIME, "lambdasmith/shell/runtime/bootstrap and examples/health.sh must exist"
     r = http("GET", server.urls["shell"] + "/health")
     assert r.status == 200, (r.body, "".join(server.output[-30:]))
     assert r.json()["status"] == "ok"
