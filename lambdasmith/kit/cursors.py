@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 
+from lambdasmith.kit import b64url
 from lambdasmith.kit.digest import hmac_sha256
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_TO_URL = str.maketrans("+/", "-_", "=")
-_FROM_URL = str.maketrans("-_", "+/")
 MAC_BYTES = 16
 MAX_CURSOR_CHARS = 4096
 
@@ -21,26 +20,16 @@ class BadCursor(ValueError):
     pass
 
 
-def _b64(data: bytes) -> str:
-    import binascii
-
-    return binascii.b2a_base64(data, newline=False).decode("ascii").translate(_TO_URL)
-
-
 def _unb64(text: str) -> bytes:
-    import binascii
-
-    if not text.isascii() or "+" in text or "/" in text or "=" in text:
-        raise BadCursor("cursor is not base64url")
     try:
-        return binascii.a2b_base64(text.translate(_FROM_URL) + "=" * (-len(text) % 4), strict_mode=True)
-    except binascii.Error:
+        return b64url.decode(text)
+    except ValueError:
         raise BadCursor("cursor is not base64url") from None
 
 
 def seal(state: dict[str, Any], key: bytes) -> str:
     body = json.dumps(state, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    return _b64(body) + "." + _b64(hmac_sha256(key, body)[:MAC_BYTES])
+    return b64url.encode(body) + "." + b64url.encode(hmac_sha256(key, body)[:MAC_BYTES])
 
 
 def unseal(cursor: str, key: bytes, expect: dict[str, Any]) -> dict[str, Any]:
