@@ -56,11 +56,10 @@ def session() -> boto3.session.Session:
 # -- DynamoDB Local ---------------------------------------------------------------------------
 
 
-def test_dynamodb_local_over_raw_http(dynamodb_local: LocalServer) -> None:
-    print(f"DynamoDB Local answered {dynamodb_local.startup_seconds:.2f}s after start")
-    name = unique("raw")
-    status, created = post_json(
-        dynamodb_local.endpoint,
+def create_raw_table(endpoint: str, name: str) -> tuple[int, dict]:
+    """CreateTable over plain HTTP: a hash-key-only, on-demand table."""
+    return post_json(
+        endpoint,
         "DynamoDB_20120810.CreateTable",
         {
             "TableName": name,
@@ -70,6 +69,12 @@ def test_dynamodb_local_over_raw_http(dynamodb_local: LocalServer) -> None:
         },
         "dynamodb",
     )
+
+
+def test_dynamodb_local_over_raw_http(dynamodb_local: LocalServer) -> None:
+    print(f"DynamoDB Local answered {dynamodb_local.startup_seconds:.2f}s after start")
+    name = unique("raw")
+    status, created = create_raw_table(dynamodb_local.endpoint, name)
     assert status == 200, created
     assert created["TableDescription"]["TableName"] == name
 
@@ -80,17 +85,7 @@ def test_dynamodb_local_over_raw_http(dynamodb_local: LocalServer) -> None:
 
 def test_dynamodb_local_shares_one_database_across_regions_and_keys(dynamodb_local: LocalServer) -> None:
     name = unique("shared")
-    status, _ = post_json(
-        dynamodb_local.endpoint,
-        "DynamoDB_20120810.CreateTable",
-        {
-            "TableName": name,
-            "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "PK", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        },
-        "dynamodb",
-    )
+    status, _ = create_raw_table(dynamodb_local.endpoint, name)
     assert status == 200
     other = session().client(
         "dynamodb",
