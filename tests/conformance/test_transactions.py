@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lambdasmith.kit.table import (
+from lambdasmith.kit.table.port import (
     MAX_ITEM_BYTES,
     MAX_TRANSACTION_ITEMS,
     Absent,

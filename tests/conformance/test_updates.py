@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdasmith.kit.table import Table, Update, ValidationError
+from lambdasmith.kit.table.port import Table, Update, ValidationError
 
 KEY = {"PK": "p", "SK": "s"}
 

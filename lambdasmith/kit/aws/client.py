@@ -13,7 +13,7 @@ import time
 
 from lambdasmith.kit.aws import errors, sigv4
 from lambdasmith.kit.aws.credentials import CredentialProvider, region as default_region
-from lambdasmith.kit.httpwire import Pool, WireError, split_url
+from lambdasmith.kit.http.wire import Pool, WireError, split_url
 from lambdasmith.kit.values import Record
 
 TYPE_CHECKING = False

@@ -59,7 +59,7 @@ def from_container(env: Mapping[str, str], timeout: float = 2.0) -> Credentials 
         url = CONTAINER_HOST + env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
     if not url:
         return None
-    from lambdasmith.kit.httpwire import Pool
+    from lambdasmith.kit.http.wire import Pool
 
     headers = [("Accept", "application/json")]
     token = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN")

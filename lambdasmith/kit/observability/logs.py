@@ -44,9 +44,6 @@ class Logger:
         }
         _cold = False
 
-    def append_keys(self, **keys: Any) -> None:
-        self.keys.update(keys)
-
     def log(self, level: str, message: str, exc: BaseException | None = None, **extra: Any) -> None:
         if _LEVELS[level] < self.level:
             return

@@ -27,9 +27,6 @@ class Metrics:
         self._values.setdefault(name, []).append(value)
         self._units[name] = unit
 
-    def add_dimension(self, name: str, value: str) -> None:
-        self.dimensions[name] = value
-
     def add_metadata(self, key: str, value: Any) -> None:
         self.metadata[key] = value
 
