@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from lambdasmith.kit.secrets.port import SecretStore
     from lambdasmith.kit.table.port import Table, TableSpec
 
+__all__ = ["DB_FILE", "default_data_dir", "open_table", "open_secrets", "open_queue"]
+
 DB_FILE = "lambdasmith.db"
 
 
@@ -51,7 +53,7 @@ def open_table(spec: TableSpec, name: str, *, backend: str = "sqlite", data_dir:
 
 
 def open_secrets(*, backend: str = "sqlite", data_dir: str = ".lambdasmith", prefix: str = "") -> SecretStore:
-    """`prefix` goes before every name on AWS (SSM names also get a leading `/`: see aws_secrets)."""
+    """`prefix` goes before every name on AWS (SSM names also get a leading `/`: see secrets.aws)."""
     if backend == "sqlite":
         from lambdasmith.kit.secrets.sqlite import SqliteSecrets
 

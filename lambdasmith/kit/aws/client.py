@@ -20,6 +20,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Mapping
 
+__all__ = [
+    "USER_AGENT",
+    "Service",
+    "DYNAMODB",
+    "SQS",
+    "SECRETS_MANAGER",
+    "SSM",
+    "shared_pool",
+    "endpoint_for",
+    "JsonClient",
+]
+
 USER_AGENT = "lambdasmith/0.1"
 
 

@@ -21,6 +21,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Mapping
 
+__all__ = [
+    "CONTAINER_HOST",
+    "REFRESH_BEFORE_S",
+    "Credentials",
+    "NoCredentials",
+    "region",
+    "from_env",
+    "from_container",
+    "from_shared_file",
+    "CredentialProvider",
+]
+
 CONTAINER_HOST = "http://169.254.170.2"
 REFRESH_BEFORE_S = 300
 

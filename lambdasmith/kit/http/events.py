@@ -13,6 +13,17 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+__all__ = [
+    "Request",
+    "BadEvent",
+    "parse_event",
+    "percent_decode",
+    "parse_query",
+    "split_path",
+    "decode_segment",
+    "to_result",
+]
+
 
 class Request:
     """One HTTP request, whichever gateway and payload version delivered it."""

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
     Handler = Callable[[Request], Response]
 
+__all__ = ["HTTPError", "Route", "Router", "default_error_body", "App", "lambda_handler"]
+
 
 class HTTPError(Exception):
     """A client-visible error. `code`/`field` feed the service's error shape."""

@@ -19,6 +19,19 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Mapping
 
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_CAP",
+    "RETRY_AFTER_CAP",
+    "MAX_BODY",
+    "MAX_IDLE_PER_ORIGIN",
+    "UpstreamError",
+    "UpstreamResponse",
+    "parse_retry_after",
+    "parse_link_header",
+    "UpstreamClient",
+]
+
 BACKOFF_BASE = 0.2  # seconds; full jitter: sleep uniform(0, min(CAP, BASE * 2**attempt))
 BACKOFF_CAP = 5.0
 RETRY_AFTER_CAP = 30.0  # a longer Retry-After outlives the caller's patience: give up instead

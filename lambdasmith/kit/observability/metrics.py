@@ -10,6 +10,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TextIO
 
+__all__ = ["MAX_METRICS_PER_DOCUMENT", "Metrics"]
+
 MAX_METRICS_PER_DOCUMENT = 100
 
 
