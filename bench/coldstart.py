@@ -49,7 +49,7 @@ def dynamodb_rows(env: dict, runs: int, bare_ms: float) -> None:
         os.environ.update(ddb_env)
         try:
             from lambdasmith.badges.store import NONCES, ORGS, RESULTS
-            from lambdasmith.kit.dynamodb_table import create_table
+            from lambdasmith.kit.table.dynamodb.admin import create_table
 
             for spec, name in ((RESULTS, "bench-results"), (NONCES, "bench-nonces"), (ORGS, "bench-orgs")):
                 create_table(spec, name)

@@ -39,7 +39,7 @@ def seed(data_dir: str, items: int) -> str:
 
 
 def share_batch(run: int) -> list[dict]:
-    from lambdasmith.kit.queue import Message
+    from lambdasmith.kit.queue.port import Message
 
     records = []
     for n in range(10):

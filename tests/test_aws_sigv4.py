@@ -9,7 +9,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
 from lambdasmith.kit.aws import sigv4
-from lambdasmith.kit.httpwire import split_url
+from lambdasmith.kit.http.wire import split_url
 
 NOW = datetime.datetime(2026, 11, 22, 13, 14, 15, tzinfo=datetime.timezone.utc)
 

@@ -19,25 +19,33 @@ import pytest
 from lambdasmith.kit.aws import errors as aws
 from lambdasmith.kit.aws.client import DYNAMODB, JsonClient
 from lambdasmith.kit.backends import open_table
-from lambdasmith.kit.dynamodb_table import (
+from lambdasmith.kit.table.cursors import (
+    decode_cursor,
+    encode_cursor,
+)
+from lambdasmith.kit.table.dynamodb.admin import (
+    create_table,
+    delete_table,
+)
+from lambdasmith.kit.table.dynamodb.expressions import (
+    Expression,
+    compile_condition,
+    compile_update,
+    sort_key_expr,
+)
+from lambdasmith.kit.table.dynamodb.marshal import (
+    marshal,
+    marshal_item,
+    unmarshal,
+    unmarshal_item,
+)
+from lambdasmith.kit.table.dynamodb.table import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     BATCH_ATTEMPTS,
     DynamoTable,
-    Expression,
-    compile_condition,
-    compile_update,
-    create_table,
-    decode_cursor,
-    delete_table,
-    encode_cursor,
-    marshal,
-    marshal_item,
-    sort_key_expr,
-    unmarshal,
-    unmarshal_item,
 )
-from lambdasmith.kit.table import (
+from lambdasmith.kit.table.port import (
     Absent,
     AllOf,
     AttrAbsent,
@@ -247,7 +255,7 @@ def test_a_cursor_round_trips_and_resumes_the_query() -> None:
     client = Scripted({"Items": []})
     table = DynamoTable(PLAIN, "tbl", client)  # type: ignore[arg-type]
 
-    assert decode_cursor(cursor, {"PK", "SK"}, "PK", "p") == key
+    assert decode_cursor(cursor, {"PK", "SK"}) == key
     table.query("p", cursor=cursor)
     assert client.calls[0][1]["ExclusiveStartKey"] == key
 
@@ -304,7 +312,7 @@ def test_a_page_is_filled_across_requests_and_the_cursor_is_the_last_item_return
     assert [i["SK"] for i in page.items] == ["a", "d"]
     assert [c[1]["Limit"] for c in client.calls] == [3, 2]
     assert client.calls[1][1]["ExclusiveStartKey"] == raw("c")
-    assert decode_cursor(page.cursor, {"PK", "SK"}, "PK", "p") == raw("d")
+    assert decode_cursor(page.cursor, {"PK", "SK"}) == raw("d")
     assert client.calls[0][1]["ConsistentRead"] is True
     assert "attribute_type" in client.calls[0][1]["FilterExpression"]
 

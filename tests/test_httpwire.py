@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from lambdasmith.kit.httpwire import Disconnected, Pool, WireError, split_url
+from lambdasmith.kit.http.wire import Disconnected, Pool, WireError, split_url
 
 
 class RawServer:

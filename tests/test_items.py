@@ -14,8 +14,8 @@ import pytest
 
 from lambdasmith.items.app import ItemsProcessor, open_store
 from lambdasmith.items.config import ItemsConfig
-from lambdasmith.kit.logs import Logger
-from lambdasmith.kit.metrics import Metrics
+from lambdasmith.kit.observability.logs import Logger
+from lambdasmith.kit.observability.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,8 @@ import types
 import jwt as pyjwt
 import pytest
 
-from lambdasmith.kit import jwt as ourjwt
-from lambdasmith.kit.jwt import ExpiredToken, InvalidToken, NotYetValid, decode, encode, user_id
+from lambdasmith.kit.auth import jwt as ourjwt
+from lambdasmith.kit.auth.jwt import ExpiredToken, InvalidToken, NotYetValid, decode, encode, user_id
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"  # ≥ 32 bytes: PyJWT warns on shorter HMAC keys
 BYTES_SECRET = bytes(range(256))[::7] + b"\xff\x00\xfe-not-utf8"
@@ -524,10 +524,10 @@ def test_user_id_from_a_decoded_pyjwt_token():
 # -- cold start ------------------------------------------------------------------------------------
 
 def test_import_loads_neither_openssl_nor_typing():
-    probe = ("import sys; import lambdasmith.kit.jwt as j; "
+    probe = ("import sys; import lambdasmith.kit.auth.jwt as j; "
              "t = j.encode({'exp': 2e9}, 'k'); j.decode(t, 'k', now=0); "
              "print(' '.join(sorted(sys.modules)))")
     loaded = set(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                                 check=True).stdout.split())
-    assert "lambdasmith.kit.jwt" in loaded
+    assert "lambdasmith.kit.auth.jwt" in loaded
     assert not {"hashlib", "_hashlib", "hmac", "ssl", "typing", "dataclasses", "base64"} & loaded

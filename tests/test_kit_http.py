@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from lambdasmith.kit.events import BadEvent, parse_event, to_result
-from lambdasmith.kit.logs import Logger
-from lambdasmith.kit.metrics import Metrics
-from lambdasmith.kit.responses import Response, cacheable, etag_of, if_none_match, json_response
-from lambdasmith.kit.routing import App, HTTPError, Router
+from lambdasmith.kit.http.events import BadEvent, parse_event, to_result
+from lambdasmith.kit.http.responses import Response, cacheable, etag_of, if_none_match, json_response
+from lambdasmith.kit.http.routing import App, HTTPError, Router
+from lambdasmith.kit.observability.logs import Logger
+from lambdasmith.kit.observability.metrics import Metrics
 from lambdasmith.local.apigw import v2_event, v2_result
 
 
@@ -259,7 +259,7 @@ def test_emf_document():
 def test_percent_decode_matches_rfc3986(raw, decoded):
     from urllib.parse import unquote
 
-    from lambdasmith.kit.events import percent_decode
+    from lambdasmith.kit.http.events import percent_decode
 
     assert percent_decode(raw) == decoded == unquote(raw, errors="strict")
 
@@ -267,7 +267,7 @@ def test_percent_decode_matches_rfc3986(raw, decoded):
 def test_percent_decode_rejects_invalid_utf8_and_query_replaces_it():
     from urllib.parse import parse_qsl
 
-    from lambdasmith.kit.events import parse_query, percent_decode
+    from lambdasmith.kit.http.events import parse_query, percent_decode
 
     with pytest.raises(UnicodeDecodeError):
         percent_decode("%ff")

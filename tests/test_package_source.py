@@ -13,7 +13,7 @@ from lambdasmith.badges.upstream import (
     VersionCache,
 )
 from lambdasmith.badges.versions import best_match
-from lambdasmith.kit.upstream import UpstreamClient
+from lambdasmith.kit.http.upstream import UpstreamClient
 from tests.fakes.upstreams import FakeGitHub, FakeNuGet, FakeProcess, FakeServer, Reply, Request, control
 
 TTL = 900.0

@@ -13,8 +13,8 @@ from typing import Callable
 
 import pytest
 
-from lambdasmith.kit import upstream
-from lambdasmith.kit.upstream import UpstreamClient, UpstreamError, parse_link_header, parse_retry_after
+from lambdasmith.kit.http import upstream
+from lambdasmith.kit.http.upstream import UpstreamClient, UpstreamError, parse_link_header, parse_retry_after
 from tests.fakes.upstreams import FakeServer, Reply, Request
 
 UA = "lambdasmith-tests/1.0"
@@ -310,6 +310,6 @@ def test_parse_link_header_github_shape():
 
 
 def test_importing_the_module_loads_neither_http_client_nor_ssl():
-    probe = "import sys, lambdasmith.kit.upstream; print(sorted({'ssl', 'http.client', 'random', 'email'} & set(sys.modules)))"
+    probe = "import sys, lambdasmith.kit.http.upstream; print(sorted({'ssl', 'http.client', 'random', 'email'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -34,10 +34,10 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from lambdasmith.kit.backends import DB_FILE
-from lambdasmith.kit.logs import Logger
-from lambdasmith.kit.metrics import Metrics
+from lambdasmith.kit.observability.logs import Logger
+from lambdasmith.kit.observability.metrics import Metrics
+from lambdasmith.kit.queue.sqlite import SqliteQueue
 from lambdasmith.kit.sqlite import Database
-from lambdasmith.kit.sqlite_queue import SqliteQueue
 from lambdasmith.local.pump import QueuePump
 from lambdasmith.wardrobe.api import open_share_queue, open_store
 from lambdasmith.wardrobe.config import WardrobeConfig

@@ -12,9 +12,9 @@ from typing import Any, Iterator
 import pytest
 
 from lambdasmith.kit.backends import DB_FILE
-from lambdasmith.kit.logs import Logger
-from lambdasmith.kit.metrics import Metrics
-from lambdasmith.kit.queue import Message
+from lambdasmith.kit.observability.logs import Logger
+from lambdasmith.kit.observability.metrics import Metrics
+from lambdasmith.kit.queue.port import Message
 from lambdasmith.kit.sqlite import Database
 from lambdasmith.local.pump import failed_ids, sqs_record
 from lambdasmith.wardrobe.api import open_store

@@ -19,12 +19,12 @@ import time
 from lambdasmith.badges import shields
 from lambdasmith.badges.config import BadgesConfig
 from lambdasmith.badges.store import BadgeStore, DuplicateResult, NonceUsed, Repo
-from lambdasmith.kit.events import Request
-from lambdasmith.kit.logs import Logger
-from lambdasmith.kit.metrics import Metrics
-from lambdasmith.kit.responses import NO_STORE, Response, cacheable, json_response, redirect, svg_response
-from lambdasmith.kit.routing import App, HTTPError, Router, lambda_handler
-from lambdasmith.kit.table import ValidationError
+from lambdasmith.kit.http.events import Request
+from lambdasmith.kit.http.responses import NO_STORE, Response, cacheable, json_response, redirect, svg_response
+from lambdasmith.kit.http.routing import App, HTTPError, Router, lambda_handler
+from lambdasmith.kit.observability.logs import Logger
+from lambdasmith.kit.observability.metrics import Metrics
+from lambdasmith.kit.table.port import ValidationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class BadgesService:
     def source(self) -> Any:
         if self._source is None:
             from lambdasmith.badges.upstream import PackageSource
-            from lambdasmith.kit.upstream import UpstreamClient
+            from lambdasmith.kit.http.upstream import UpstreamClient
 
             c = self.config
             client = UpstreamClient(USER_AGENT, timeout=c.upstream_timeout_s)
@@ -293,7 +293,7 @@ def create_app(config: BadgesConfig, store: BadgeStore | None = None, source: An
 def open_store(config: BadgesConfig) -> BadgeStore:
     from lambdasmith.badges.store import NONCES, ORGS, RESULTS
     from lambdasmith.kit.backends import open_secrets, open_table
-    from lambdasmith.kit.secrets import CachedSecrets
+    from lambdasmith.kit.secrets.port import CachedSecrets
 
     def table(spec, name):
         return open_table(spec, name, backend=config.table_backend, data_dir=config.data_dir)

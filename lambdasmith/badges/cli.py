@@ -81,7 +81,7 @@ def create_tables(args: argparse.Namespace) -> int:
     if config.table_backend != "dynamodb":
         print(f"{config.table_backend}: tables are created on first use")
         return 0
-    from lambdasmith.kit.dynamodb_table import create_table
+    from lambdasmith.kit.table.dynamodb.admin import create_table
 
     for spec, name in ((RESULTS, config.results_table), (NONCES, config.nonces_table), (ORGS, config.orgs_table)):
         create_table(spec, name)

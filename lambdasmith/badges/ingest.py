@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from lambdasmith.badges import signature
-from lambdasmith.kit.routing import HTTPError
+from lambdasmith.kit.http.routing import HTTPError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from lambdasmith.kit.table import (
+from lambdasmith.kit.table.port import (
     Absent,
     Index,
     Page,
@@ -29,7 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from lambdasmith.kit.secrets import SecretStore
+    from lambdasmith.kit.secrets.port import SecretStore
 
 RESULTS = TableSpec("test-results", indexes=(Index("GSI1", "GSI1PK", "GSI1SK"),), ttl="ExpiresAt")
 NONCES = TableSpec("nonces", ttl="ExpiresAt")

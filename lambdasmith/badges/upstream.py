@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from lambdasmith.kit.upstream import UpstreamClient, UpstreamError, UpstreamResponse, parse_link_header
+from lambdasmith.kit.http.upstream import UpstreamClient, UpstreamError, UpstreamResponse, parse_link_header
 from lambdasmith.kit.values import Record
 
 TYPE_CHECKING = False

@@ -15,8 +15,8 @@ import json
 import time
 
 from lambdasmith.items.config import ItemsConfig
-from lambdasmith.kit.logs import Logger
-from lambdasmith.kit.metrics import Metrics
+from lambdasmith.kit.observability.logs import Logger
+from lambdasmith.kit.observability.metrics import Metrics
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ class ItemsProcessor:
     @staticmethod
     def _store_write(write: Any) -> None:
         """Table validation errors (too large, bad values) are the caller's; anything else is ours."""
-        from lambdasmith.kit.table import ValidationError
+        from lambdasmith.kit.table.port import ValidationError
 
         try:
             write()

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 
-from lambdasmith.kit.table import Absent, AllOf, AttrEquals, Delete, Exists, Put, TableSpec, TransactionCanceled, Write
+from lambdasmith.kit.table.port import Absent, AllOf, AttrEquals, Delete, Exists, Put, TableSpec, TransactionCanceled, Write
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from lambdasmith.kit.table import Table
+    from lambdasmith.kit.table.port import Table
 
 ITEMS = TableSpec("items", ttl="ttl")
 RESERVED = ("PK", "SK", "entity", "ttl")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import binascii
 
+__all__ = ["ALPHABET", "encode", "decode"]
+
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _TO_URL = str.maketrans("+/", "-_", "=")
 _FROM_URL = str.maketrans("-_", "+/")

@@ -17,9 +17,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Mapping
 
-    from lambdasmith.kit.queue import Queue
-    from lambdasmith.kit.secrets import SecretStore
-    from lambdasmith.kit.table import Table, TableSpec
+    from lambdasmith.kit.queue.port import Queue
+    from lambdasmith.kit.secrets.port import SecretStore
+    from lambdasmith.kit.table.port import Table, TableSpec
+
+__all__ = ["DB_FILE", "default_data_dir", "open_table", "open_secrets", "open_queue"]
 
 DB_FILE = "lambdasmith.db"
 
@@ -40,28 +42,28 @@ def _database(data_dir: str):
 
 def open_table(spec: TableSpec, name: str, *, backend: str = "sqlite", data_dir: str = ".lambdasmith") -> Table:
     if backend == "sqlite":
-        from lambdasmith.kit.sqlite_table import SqliteTable
+        from lambdasmith.kit.table.sqlite import SqliteTable
 
         return SqliteTable(_database(data_dir), spec, name)
     if backend == "dynamodb":
-        from lambdasmith.kit.dynamodb_table import DynamoTable
+        from lambdasmith.kit.table.dynamodb.table import DynamoTable
 
         return DynamoTable(spec, name)  # the client comes from the environment, on first use
     raise ValueError(f"unknown table backend {backend!r} (LAMBDASMITH_TABLE_BACKEND)")
 
 
 def open_secrets(*, backend: str = "sqlite", data_dir: str = ".lambdasmith", prefix: str = "") -> SecretStore:
-    """`prefix` goes before every name on AWS (SSM names also get a leading `/`: see aws_secrets)."""
+    """`prefix` goes before every name on AWS (SSM names also get a leading `/`: see secrets.aws)."""
     if backend == "sqlite":
-        from lambdasmith.kit.secrets import SqliteSecrets
+        from lambdasmith.kit.secrets.sqlite import SqliteSecrets
 
         return SqliteSecrets(_database(data_dir))
     if backend == "secretsmanager":
-        from lambdasmith.kit.aws_secrets import SecretsManagerSecrets
+        from lambdasmith.kit.secrets.aws import SecretsManagerSecrets
 
         return SecretsManagerSecrets(prefix=prefix)
     if backend == "ssm":
-        from lambdasmith.kit.aws_secrets import SsmSecrets
+        from lambdasmith.kit.secrets.aws import SsmSecrets
 
         return SsmSecrets(prefix=prefix)
     raise ValueError(f"unknown secret backend {backend!r} (LAMBDASMITH_SECRET_BACKEND)")
@@ -83,11 +85,11 @@ def open_queue(
     """
     backend = backend or os.environ.get("LAMBDASMITH_QUEUE_BACKEND") or "sqlite"
     if backend == "sqlite":
-        from lambdasmith.kit.sqlite_queue import SqliteQueue
+        from lambdasmith.kit.queue.sqlite import SqliteQueue
 
         return SqliteQueue(_database(data_dir or default_data_dir()), name, dlq=dlq, max_receive_count=max_receive_count)
     if backend == "sqs":
-        from lambdasmith.kit.sqs_queue import SqsQueue
+        from lambdasmith.kit.queue.sqs import SqsQueue
 
         return SqsQueue(name)
     raise ValueError(f"unknown queue backend {backend!r} (LAMBDASMITH_QUEUE_BACKEND)")

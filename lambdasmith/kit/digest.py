@@ -6,6 +6,8 @@ also builds in (`_sha256` up to 3.11, `_sha2` from 3.12). Falls back to hashlib 
 
 from __future__ import annotations
 
+__all__ = ["sha256_hex", "hmac_sha256"]
+
 try:
     from _sha256 import sha256  # type: ignore[import-not-found]  # CPython ≤ 3.11
 except ImportError:  # pragma: no cover - depends on the interpreter

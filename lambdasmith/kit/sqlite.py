@@ -23,6 +23,8 @@ TYPE_CHECKING = False  # typing and pathlib cost cold-start milliseconds; checke
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+__all__ = ["BUSY_TIMEOUT_S", "Database"]
+
 BUSY_TIMEOUT_S = 30.0
 
 _registry: dict[str, "Database"] = {}

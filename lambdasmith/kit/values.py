@@ -7,6 +7,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+__all__ = ["Record"]
+
 
 class Record:
     """An immutable record: subclasses list their fields in `__slots__` (and may annotate them),

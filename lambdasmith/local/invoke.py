@@ -57,7 +57,7 @@ from typing import Any, Callable, Mapping, TextIO
 from urllib.parse import parse_qs, unquote
 
 from lambdasmith.kit.backends import open_queue
-from lambdasmith.kit.queue import Message, Queue, message_size
+from lambdasmith.kit.queue.port import Message, Queue, message_size
 from lambdasmith.local.apigw import Context
 from lambdasmith.local.functions import FUNCTIONS
 

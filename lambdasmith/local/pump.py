@@ -19,7 +19,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-    from lambdasmith.kit.queue import Message, Queue
+    from lambdasmith.kit.queue.port import Message, Queue
 
 
 def sqs_record(message: Message, queue_name: str, region: str) -> dict[str, Any]:

@@ -13,19 +13,19 @@ from __future__ import annotations
 import json
 import time
 
-from lambdasmith.kit.events import Request
-from lambdasmith.kit.logs import Logger
-from lambdasmith.kit.metrics import Metrics
-from lambdasmith.kit.responses import NO_STORE, Response, json_response
-from lambdasmith.kit.routing import App, HTTPError, Router, lambda_handler
+from lambdasmith.kit.http.events import Request
+from lambdasmith.kit.http.responses import NO_STORE, Response, json_response
+from lambdasmith.kit.http.routing import App, HTTPError, Router, lambda_handler
+from lambdasmith.kit.observability.logs import Logger
+from lambdasmith.kit.observability.metrics import Metrics
 from lambdasmith.wardrobe.config import WardrobeConfig
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from lambdasmith.kit.queue import Queue
-    from lambdasmith.kit.secrets import SecretStore
+    from lambdasmith.kit.queue.port import Queue
+    from lambdasmith.kit.secrets.port import SecretStore
     from lambdasmith.wardrobe.store import WardrobeStore
 
 STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -68,7 +68,7 @@ class WardrobeService:
         return secret
 
     def caller(self, request: Request) -> str:
-        from lambdasmith.kit import jwt
+        from lambdasmith.kit.auth import jwt
 
         header = request.header("authorization") or ""
         scheme, _, token = header.strip().partition(" ")
@@ -172,7 +172,7 @@ class WardrobeService:
     def _open_cursor(self, cursor: str | None, expect: dict[str, Any]) -> str | None:
         if not cursor:
             return None
-        from lambdasmith.kit.cursors import BadCursor, unseal
+        from lambdasmith.kit.table.cursors import BadCursor, unseal
 
         try:
             return unseal(cursor, self._cursor_key(), expect)["p"]
@@ -182,7 +182,7 @@ class WardrobeService:
     def _page(self, items: list[dict[str, Any]], cursor: str | None, expect: dict[str, Any]) -> Response:
         token = None
         if cursor is not None:
-            from lambdasmith.kit.cursors import seal
+            from lambdasmith.kit.table.cursors import seal
 
             token = seal({**expect, "p": cursor}, self._cursor_key())
         return json_response({"items": items, "nextCursor": token, "hasMore": token is not None}, headers=NO_STORE)
@@ -317,7 +317,7 @@ def open_share_queue(config: WardrobeConfig) -> Queue:
 def create_app(config: WardrobeConfig, store: WardrobeStore | None = None, secrets: SecretStore | None = None,
                queue: Queue | None = None) -> App:  # fmt: skip
     from lambdasmith.kit.backends import open_secrets
-    from lambdasmith.kit.secrets import CachedSecrets
+    from lambdasmith.kit.secrets.port import CachedSecrets
 
     logger = Logger("wardrobe")
     metrics = Metrics("Wdrbe", "wardrobe")
@@ -353,7 +353,7 @@ def ensure_local_secret(config: WardrobeConfig) -> str:
 
 
 def mint_token(config: WardrobeConfig, user: str, ttl_s: int = 24 * 3600) -> str:
-    from lambdasmith.kit import jwt
+    from lambdasmith.kit.auth import jwt
 
     now = int(time.time())
     claims: dict[str, Any] = {"sub": user, "iat": now, "exp": now + ttl_s}

@@ -85,7 +85,7 @@ def create_tables(args: argparse.Namespace) -> int:
     if config.table_backend != "dynamodb":
         print(f"{config.table_backend}: tables are created on first use")
         return 0
-    from lambdasmith.kit.dynamodb_table import create_table
+    from lambdasmith.kit.table.dynamodb.admin import create_table
 
     create_table(WARDROBE, config.table)
     print(f"{config.table}: ready")

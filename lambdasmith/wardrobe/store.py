@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import time
 
-from lambdasmith.kit.table import (
+from lambdasmith.kit.table.port import (
     Absent,
     Exists,
     Index,
@@ -33,7 +33,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from lambdasmith.kit.table import Table
+    from lambdasmith.kit.table.port import Table
 
 WARDROBE = TableSpec(
     "wardrobe",

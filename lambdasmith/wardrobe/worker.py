@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 
-from lambdasmith.kit.logs import Logger
-from lambdasmith.kit.metrics import Metrics
+from lambdasmith.kit.observability.logs import Logger
+from lambdasmith.kit.observability.metrics import Metrics
 from lambdasmith.wardrobe.config import WardrobeConfig
 
 TYPE_CHECKING = False

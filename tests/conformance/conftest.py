@@ -1,7 +1,7 @@
 """The one conformance suite every table backend passes unchanged.
 
 A backend is a factory `tmp_path -> Backend` registered in BACKENDS; the tests see only the
-port (`lambdasmith.kit.table`) through `backend.make_table(spec)`. Contract of a backend:
+port (`lambdasmith.kit.table.port`) through `backend.make_table(spec)`. Contract of a backend:
 
 - `make_table(spec)` returns a handle on the table `spec.name` of this backend's own namespace
   (isolated per test), creating it on first use; later calls — from other threads, or from a
@@ -21,10 +21,11 @@ from typing import Callable, Iterator, Protocol
 import pytest
 
 from lambdasmith.kit.aws.client import DYNAMODB, JsonClient
-from lambdasmith.kit.dynamodb_table import DynamoTable, create_table, delete_table
 from lambdasmith.kit.sqlite import Database
-from lambdasmith.kit.sqlite_table import SqliteTable
-from lambdasmith.kit.table import Index, Table, TableSpec
+from lambdasmith.kit.table.dynamodb.admin import create_table, delete_table
+from lambdasmith.kit.table.dynamodb.table import DynamoTable
+from lambdasmith.kit.table.port import Index, Table, TableSpec
+from lambdasmith.kit.table.sqlite import SqliteTable
 
 THINGS = TableSpec(
     "things",

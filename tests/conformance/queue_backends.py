@@ -1,7 +1,7 @@
 """Queue backends for the queue conformance suite (`test_queue.py` imports the fixture).
 
 A backend is a factory `(tmp_path, request) -> QueueBackend` registered in QUEUE_BACKENDS; the
-tests see only the port (`lambdasmith.kit.queue`). Contract of a backend:
+tests see only the port (`lambdasmith.kit.queue.port`). Contract of a backend:
 
 - `make_queue(name, dlq=None, max_receive_count=None)` returns a handle on queue `name` of this
   backend's own namespace (isolated per test), creating it — and its DLQ, with the redrive
@@ -23,9 +23,9 @@ from typing import Callable, Iterator, Protocol
 
 import pytest
 
-from lambdasmith.kit.queue import Queue
+from lambdasmith.kit.queue.port import Queue
+from lambdasmith.kit.queue.sqlite import SqliteQueue
 from lambdasmith.kit.sqlite import Database
-from lambdasmith.kit.sqlite_queue import SqliteQueue
 
 
 class QueueBackend(Protocol):
@@ -96,7 +96,7 @@ class SqsQueueBackend:
         self.urls: dict[str, str] = {}
 
     def make_queue(self, name: str, dlq: str | None = None, max_receive_count: int | None = None) -> Queue:
-        from lambdasmith.kit.sqs_queue import SqsQueue, create_queue
+        from lambdasmith.kit.queue.sqs import SqsQueue, create_queue
 
         if name not in self.urls:
             self.urls[name] = create_queue(
@@ -110,7 +110,7 @@ class SqsQueueBackend:
 
     def reopen(self, queue: Queue) -> Queue:
         from lambdasmith.kit.aws.client import SQS, JsonClient
-        from lambdasmith.kit.sqs_queue import SqsQueue
+        from lambdasmith.kit.queue.sqs import SqsQueue
 
         # By name, on a client of its own: nothing carried over but the queue itself.
         return SqsQueue(self.prefix + queue.name.removeprefix(self.prefix), JsonClient(SQS, timeout=30))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdasmith.kit.table import Table, ValidationError
+from lambdasmith.kit.table.port import Table, ValidationError
 
 
 def _items(n: int) -> list[dict]:

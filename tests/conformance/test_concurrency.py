@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import pytest
 
-from lambdasmith.kit.table import (
+from lambdasmith.kit.table.port import (
     Absent,
     AttrEquals,
     ConditionFailed,

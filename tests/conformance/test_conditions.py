@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdasmith.kit.table import (
+from lambdasmith.kit.table.port import (
     Absent,
     AllOf,
     AttrAbsent,
@@ -14,6 +14,7 @@ from lambdasmith.kit.table import (
     Exists,
     Table,
     Update,
+    ValidationError,
 )
 
 KEY = {"PK": "p", "SK": "s"}
@@ -151,3 +152,25 @@ def test_delete_with_a_failing_condition_keeps_the_item(table: Table) -> None:
 def test_delete_of_a_missing_item_with_exists_fails(table: Table) -> None:
     with pytest.raises(ConditionFailed):
         table.delete(KEY, Exists())
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [AttrAbsent(""), AttrEquals("", 1), AttrAbsent(5), AttrEquals("a", object()), AttrEquals("a", "\ud800")],  # type: ignore[arg-type]
+    ids=["absent-empty-name", "equals-empty-name", "absent-number-name", "equals-object", "equals-surrogate"],
+)
+def test_conditions_need_attribute_names_and_storable_values(table: Table, condition: Condition) -> None:
+    with pytest.raises(ValidationError):
+        table.put(KEY, condition=condition)
+    with pytest.raises(ValidationError):
+        table.update(KEY, Update(), condition=AllOf((Exists(), condition)))
+
+    assert table.get(KEY) is None
+
+
+@pytest.mark.parametrize("condition", ["version = 3", 42, Update()], ids=["text", "number", "update"])
+def test_a_condition_must_be_a_condition(table: Table, condition: object) -> None:
+    with pytest.raises(TypeError):
+        table.put(KEY, condition=condition)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        table.delete(KEY, condition=condition)  # type: ignore[arg-type]

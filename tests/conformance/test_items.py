@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdasmith.kit.table import (
+from lambdasmith.kit.table.port import (
     MAX_ITEM_BYTES,
     ItemTooLarge,
     Table,

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from lambdasmith.kit.table import Page, SortKey, Table, Update, ValidationError
+from lambdasmith.kit.table.port import Page, SortKey, Table, Update, ValidationError
 
 SKS = ["a", "b", "ba", "bb", "c", "d"]
 

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from lambdasmith.kit.queue import (
+from lambdasmith.kit.queue.port import (
     MAX_MESSAGE_BYTES,
     InvalidReceipt,
     Message,
@@ -397,8 +397,8 @@ def test_long_poll_on_an_empty_queue_returns_nothing(queue: Queue):
 
 def test_open_queue_picks_the_backend_from_the_environment(tmp_path, monkeypatch):
     from lambdasmith.kit.backends import open_queue
-    from lambdasmith.kit.sqlite_queue import SqliteQueue
-    from lambdasmith.kit.sqs_queue import SqsQueue
+    from lambdasmith.kit.queue.sqlite import SqliteQueue
+    from lambdasmith.kit.queue.sqs import SqsQueue
 
     monkeypatch.delenv("LAMBDASMITH_QUEUE_BACKEND", raising=False)
     q = open_queue("jobs", data_dir=str(tmp_path), dlq="jobs-dlq", max_receive_count=3)

@@ -14,11 +14,11 @@ import pytest
 from lambdasmith.kit.sqlite import Database
 
 if TYPE_CHECKING:
-    from lambdasmith.kit.secrets import SecretStore  # a Protocol for type checkers only
+    from lambdasmith.kit.secrets.port import SecretStore  # a Protocol for type checkers only
 
 
 def _sqlite(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[SecretStore]:
-    from lambdasmith.kit.secrets import SqliteSecrets
+    from lambdasmith.kit.secrets.sqlite import SqliteSecrets
 
     path = tmp_path / "state" / "lambdasmith.db"
     yield SqliteSecrets(Database.open(path))
@@ -26,14 +26,14 @@ def _sqlite(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[SecretSt
 
 
 def _secretsmanager(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[SecretStore]:
-    from lambdasmith.kit.aws_secrets import SecretsManagerSecrets
+    from lambdasmith.kit.secrets.aws import SecretsManagerSecrets
 
     request.getfixturevalue("moto_env")
     yield SecretsManagerSecrets(prefix=f"t{os.urandom(5).hex()}/")
 
 
 def _ssm(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[SecretStore]:
-    from lambdasmith.kit.aws_secrets import SsmSecrets
+    from lambdasmith.kit.secrets.aws import SsmSecrets
 
     request.getfixturevalue("moto_env")
     yield SsmSecrets(prefix=f"t{os.urandom(5).hex()}/")
@@ -115,7 +115,7 @@ def test_names_with_slashes_are_separate_secrets(secrets: SecretStore):
 def test_ssm_stores_a_hierarchical_secure_string(moto_env):
     import boto3
 
-    from lambdasmith.kit.aws_secrets import SsmSecrets
+    from lambdasmith.kit.secrets.aws import SsmSecrets
 
     prefix = f"t{os.urandom(5).hex()}/"
     SsmSecrets(prefix=prefix).put("badges/acme/testdata", "token-a")
@@ -127,7 +127,7 @@ def test_ssm_stores_a_hierarchical_secure_string(moto_env):
 def test_secrets_manager_stores_the_name_as_given(moto_env):
     import boto3
 
-    from lambdasmith.kit.aws_secrets import SecretsManagerSecrets
+    from lambdasmith.kit.secrets.aws import SecretsManagerSecrets
 
     prefix = f"t{os.urandom(5).hex()}/"
     SecretsManagerSecrets(prefix=prefix).put("badges/acme/testdata", "token-a")
@@ -136,9 +136,9 @@ def test_secrets_manager_stores_the_name_as_given(moto_env):
 
 
 def test_open_secrets_selects_each_backend(tmp_path, monkeypatch):
-    from lambdasmith.kit.aws_secrets import SecretsManagerSecrets, SsmSecrets
     from lambdasmith.kit.backends import open_secrets
-    from lambdasmith.kit.secrets import SqliteSecrets
+    from lambdasmith.kit.secrets.aws import SecretsManagerSecrets, SsmSecrets
+    from lambdasmith.kit.secrets.sqlite import SqliteSecrets
 
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     assert isinstance(open_secrets(backend="sqlite", data_dir=str(tmp_path)), SqliteSecrets)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lambdasmith.kit.table import (
+from lambdasmith.kit.table.port import (
     MAX_ITEM_BYTES,
     MAX_TRANSACTION_ITEMS,
     Absent,
@@ -248,3 +248,15 @@ def test_an_empty_transaction_does_nothing(table: Table) -> None:
     table.transact([])
 
     assert table.query("p").items == []
+
+
+@pytest.mark.parametrize(
+    "write",
+    [Put({"id": "alice", "kind": "balance"}), "put", None],
+    ids=["bare-operation", "text", "none"],
+)
+def test_a_transaction_holds_writes_only(accounts: Table, write: Any) -> None:
+    with pytest.raises(ValidationError):
+        accounts.transact([Write(accounts, Put({**BOB, "cents": 1})), write])
+
+    assert accounts.get(BOB) is None

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lambdasmith.kit.table import (
+from lambdasmith.kit.table.port import (
     Absent,
     AttrAbsent,
     AttrEquals,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdasmith.kit.table import Table, Update, ValidationError
+from lambdasmith.kit.table.port import Table, Update, ValidationError
 
 KEY = {"PK": "p", "SK": "s"}
 
@@ -129,3 +129,49 @@ def test_update_respects_custom_key_names(accounts: Table) -> None:
     assert accounts.get({"id": "u1", "kind": "balance"}) == new
     with pytest.raises(ValidationError):
         accounts.update({"PK": "u1", "SK": "balance"}, Update(add={"cents": 1}))
+
+
+# The four rules the DynamoDB backend once checked on its own; the port's base class now checks
+# them for every backend, before the backend sees the request.
+
+
+@pytest.mark.parametrize(
+    "update",
+    [Update(set={"": 1}), Update(set_if_absent={"": 1}), Update(remove=(1,)), Update(add={"": 1})],  # type: ignore[arg-type]
+    ids=["set-empty", "set-if-absent-empty", "remove-number", "add-empty"],
+)
+def test_update_attribute_names_must_be_non_empty_strings(table: Table, update: Update) -> None:
+    with pytest.raises(ValidationError):
+        table.update(KEY, update)
+    assert table.get(KEY) is None
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        Update(add={"GSI1PK": 1}),
+        Update(set={"GSI1SK": ""}),
+        Update(set={"GSI1PK": 5}),
+        Update(set_if_absent={"GSI1PK": 5}),  # refused although the item's own value would stay
+    ],
+    ids=["add", "set-empty", "set-number", "set-if-absent-number"],
+)
+def test_index_key_attributes_in_an_update_must_be_strings(table: Table, update: Update) -> None:
+    table.put({**KEY, "GSI1PK": "owner", "GSI1SK": "x"})
+
+    with pytest.raises(ValidationError):
+        table.update(KEY, update)
+
+    assert table.get(KEY) == {**KEY, "GSI1PK": "owner", "GSI1SK": "x"}
+
+
+@pytest.mark.parametrize(
+    "value", [object(), "\ud800", {1: "x"}], ids=["object", "lone-surrogate", "map-with-number-key"]
+)
+def test_every_update_value_must_be_storable_even_one_not_written(table: Table, value: object) -> None:
+    table.put({**KEY, "a": 1})
+
+    with pytest.raises(ValidationError):
+        table.update(KEY, Update(set_if_absent={"a": value}))  # `a` exists: nothing would be written
+
+    assert table.get(KEY) == {**KEY, "a": 1}

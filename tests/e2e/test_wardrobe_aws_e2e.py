@@ -42,7 +42,7 @@ def server(aws_backend_env, tmp_path_factory):
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        from lambdasmith.kit.sqs_queue import create_queue
+        from lambdasmith.kit.queue.sqs import create_queue
 
         create_queue(f"shares-{run}", dlq_name=f"shares-{run}-dlq", max_receive_count=3, visibility_timeout_s=2)
     finally:

@@ -13,12 +13,24 @@ import time
 
 from lambdasmith.kit.aws import errors, sigv4
 from lambdasmith.kit.aws.credentials import CredentialProvider, region as default_region
-from lambdasmith.kit.httpwire import Pool, WireError, split_url
+from lambdasmith.kit.http.wire import Pool, WireError, split_url
 from lambdasmith.kit.values import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Mapping
+
+__all__ = [
+    "USER_AGENT",
+    "Service",
+    "DYNAMODB",
+    "SQS",
+    "SECRETS_MANAGER",
+    "SSM",
+    "shared_pool",
+    "endpoint_for",
+    "JsonClient",
+]
 
 USER_AGENT = "lambdasmith/0.1"
 

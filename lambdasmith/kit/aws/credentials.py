@@ -21,6 +21,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Mapping
 
+__all__ = [
+    "CONTAINER_HOST",
+    "REFRESH_BEFORE_S",
+    "Credentials",
+    "NoCredentials",
+    "region",
+    "from_env",
+    "from_container",
+    "from_shared_file",
+    "CredentialProvider",
+]
+
 CONTAINER_HOST = "http://169.254.170.2"
 REFRESH_BEFORE_S = 300
 
@@ -59,7 +71,7 @@ def from_container(env: Mapping[str, str], timeout: float = 2.0) -> Credentials 
         url = CONTAINER_HOST + env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
     if not url:
         return None
-    from lambdasmith.kit.httpwire import Pool
+    from lambdasmith.kit.http.wire import Pool
 
     headers = [("Accept", "application/json")]
     token = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN")

@@ -6,6 +6,19 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+__all__ = [
+    "AwsError",
+    "ConditionalCheckFailed",
+    "TransactionCanceled",
+    "ResourceNotFound",
+    "Throttled",
+    "ValidationFailed",
+    "AccessDenied",
+    "THROTTLING",
+    "RETRYABLE",
+    "from_response",
+]
+
 
 class AwsError(Exception):
     def __init__(self, code: str, message: str, status: int, body: dict[str, Any] | None = None):

@@ -6,6 +6,8 @@ import time
 
 from lambdasmith.kit.digest import hmac_sha256, sha256_hex
 
+__all__ = ["UNSIGNED", "quote", "amz_date", "signing_key", "canonical_query", "sign"]
+
 # Hop-by-hop and tracing headers change in transit, so neither side signs them (botocore's list).
 UNSIGNED = frozenset({
     "authorization", "baggage", "connection", "expect", "keep-alive", "proxy-authenticate",

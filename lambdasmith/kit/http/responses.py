@@ -9,6 +9,19 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+__all__ = [
+    "NO_STORE",
+    "Response",
+    "dumps",
+    "json_response",
+    "svg_response",
+    "redirect",
+    "etag_of",
+    "http_date",
+    "if_none_match",
+    "cacheable",
+]
+
 NO_STORE = {
     "Cache-Control": "no-store, no-cache, must-revalidate",
     "Pragma": "no-cache",

@@ -17,16 +17,15 @@ from __future__ import annotations
 import json
 
 from lambdasmith.kit.aws import errors
-from lambdasmith.kit.queue import (
+from lambdasmith.kit.queue.port import (
     MAX_BATCH,
     MAX_MESSAGE_BYTES,
     STRING_TYPE,
     InvalidReceipt,
     Message,
     QueueError,
+    Queue,
     QueueNotFound,
-    check_message,
-    check_receive,
     check_redrive,
     check_visibility,
     message_size,
@@ -34,9 +33,11 @@ from lambdasmith.kit.queue import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterable, Mapping
+    from typing import Any, Mapping
 
     from lambdasmith.kit.aws.client import JsonClient
+
+__all__ = ["SqsQueue", "create_queue", "CLIENT_TIMEOUT_S"]
 
 # Long polls hold a request open for up to 20 s: the client's timeout must outlast them.
 CLIENT_TIMEOUT_S = 30.0
@@ -66,7 +67,7 @@ def _call(client: JsonClient, operation: str, payload: Mapping[str, Any], queue:
         raise QueueError(f"SQS {operation} on {queue!r}: {e}") from e
 
 
-class SqsQueue:
+class SqsQueue(Queue):
     """An SQS queue by URL or by name (resolved with GetQueueUrl on first use)."""
 
     def __init__(
@@ -96,8 +97,7 @@ class SqsQueue:
 
     # -------------------------------------------------------------------- sending
 
-    def send(self, body: str, attributes: Mapping[str, str] | None = None, delay_s: int = 0) -> str:
-        check_message(body, attributes, delay_s)
+    def _send(self, body: str, attributes: Mapping[str, str] | None, delay_s: int) -> str:
         payload: dict[str, Any] = {"MessageBody": body}
         if attributes:
             payload["MessageAttributes"] = {
@@ -107,15 +107,12 @@ class SqsQueue:
             payload["DelaySeconds"] = delay_s
         return self._call("SendMessage", payload)["MessageId"]
 
-    def send_batch(self, bodies: Iterable[str]) -> list[str]:
+    def _send_batch(self, bodies: list[str]) -> list[str]:
         """Sent in requests of at most 10 messages and 256 KiB; their ids, in order.
 
         A message SQS refuses raises `QueueError` after the rest of the batch was sent; its
         `sent` attribute lists the ids that made it (None for the refused ones).
         """
-        bodies = list(bodies)
-        for body in bodies:
-            check_message(body)
         chunks: list[list[int]] = []
         size = 0
         for i, body in enumerate(bodies):
@@ -142,8 +139,7 @@ class SqsQueue:
 
     # -------------------------------------------------------------------- receiving
 
-    def receive(self, max_messages: int = 10, visibility_timeout_s: int = 30, wait_s: float = 0) -> list[Message]:
-        check_receive(max_messages, visibility_timeout_s, wait_s)
+    def _receive(self, max_messages: int, visibility_timeout_s: int, wait_s: float) -> list[Message]:
         wait = min(int(-(-wait_s // 1)), max(0, int(self.client.timeout) - 1))  # whole seconds, rounded up
         result = self._call(
             "ReceiveMessage",
@@ -160,8 +156,7 @@ class SqsQueue:
 
     # -------------------------------------------------------------------- after receiving
 
-    def delete_batch(self, receipts: Iterable[str]) -> list[str]:
-        receipts = list(receipts)
+    def _delete_batch(self, receipts: list[str]) -> list[str]:
         failed: list[str] = []
         for start in range(0, len(receipts), MAX_BATCH):
             chunk = receipts[start : start + MAX_BATCH]
@@ -170,12 +165,7 @@ class SqsQueue:
             failed.extend(chunk[int(f["Id"])] for f in result.get("Failed") or [])
         return failed
 
-    def delete(self, receipt: str) -> bool:
-        """Delete one message; False when SQS rejects the receipt."""
-        return not self.delete_batch([receipt])
-
-    def change_visibility(self, receipt: str, timeout_s: int) -> None:
-        check_visibility(timeout_s)
+    def _change_visibility(self, receipt: str, timeout_s: int) -> None:
         self._call("ChangeMessageVisibility", {"ReceiptHandle": receipt, "VisibilityTimeout": timeout_s})
 
     # -------------------------------------------------------------------- the whole queue

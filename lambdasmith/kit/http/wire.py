@@ -15,6 +15,17 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import BinaryIO
 
+__all__ = [
+    "MAX_LINE",
+    "MAX_HEADERS",
+    "WireError",
+    "Disconnected",
+    "Response",
+    "Connection",
+    "split_url",
+    "Pool",
+]
+
 MAX_LINE = 65536
 MAX_HEADERS = 200
 

@@ -9,15 +9,17 @@ as JSON in the service's own shape — never a stack trace.
 
 from __future__ import annotations
 
-from lambdasmith.kit.events import BadEvent, Request, decode_segment, parse_event, split_path, to_result
-from lambdasmith.kit.logs import Logger
-from lambdasmith.kit.responses import Response, json_response
+from lambdasmith.kit.http.events import BadEvent, Request, decode_segment, parse_event, split_path, to_result
+from lambdasmith.kit.http.responses import Response, json_response
+from lambdasmith.kit.observability.logs import Logger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterable
 
     Handler = Callable[[Request], Response]
+
+__all__ = ["HTTPError", "Route", "Router", "default_error_body", "App", "lambda_handler"]
 
 
 class HTTPError(Exception):

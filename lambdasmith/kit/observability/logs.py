@@ -14,6 +14,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TextIO
 
+__all__ = ["Logger"]
+
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 _cold = True  # module state survives warm invocations, exactly like Lambda's
 
@@ -43,9 +45,6 @@ class Logger:
             "correlation_id": correlation_id,
         }
         _cold = False
-
-    def append_keys(self, **keys: Any) -> None:
-        self.keys.update(keys)
 
     def log(self, level: str, message: str, exc: BaseException | None = None, **extra: Any) -> None:
         if _LEVELS[level] < self.level:

@@ -10,6 +10,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TextIO
 
+__all__ = ["MAX_METRICS_PER_DOCUMENT", "Metrics"]
+
 MAX_METRICS_PER_DOCUMENT = 100
 
 
@@ -26,9 +28,6 @@ class Metrics:
     def add(self, name: str, value: float = 1, unit: str = "Count") -> None:
         self._values.setdefault(name, []).append(value)
         self._units[name] = unit
-
-    def add_dimension(self, name: str, value: str) -> None:
-        self.dimensions[name] = value
 
     def add_metadata(self, key: str, value: Any) -> None:
         self.metadata[key] = value

@@ -2,7 +2,7 @@
 
 Why not `urllib.request`: it opens a new TCP (and TLS) connection per call, which on Lambda costs
 more than the call itself, and it has no retry policy. This client keeps keep-alive connections per
-origin across warm invocations (`kit.httpwire`, which also spares a cold start `http.client`),
+origin across warm invocations (`kit.http.wire`, which also spares a cold start `http.client`),
 retries transient failures with jittered exponential backoff, honours `Retry-After`, and decodes
 gzip.
 
@@ -13,11 +13,24 @@ from __future__ import annotations
 
 import time
 
-from lambdasmith.kit.httpwire import Pool, WireError
+from lambdasmith.kit.http.wire import Pool, WireError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Mapping
+
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_CAP",
+    "RETRY_AFTER_CAP",
+    "MAX_BODY",
+    "MAX_IDLE_PER_ORIGIN",
+    "UpstreamError",
+    "UpstreamResponse",
+    "parse_retry_after",
+    "parse_link_header",
+    "UpstreamClient",
+]
 
 BACKOFF_BASE = 0.2  # seconds; full jitter: sleep uniform(0, min(CAP, BASE * 2**attempt))
 BACKOFF_CAP = 5.0

@@ -1,6 +1,6 @@
 """The secret port on AWS: Secrets Manager or SSM Parameter Store (SecureString).
 
-Both follow `lambdasmith.kit.secrets.SecretStore`: `get` → value or None, `put` → True when the
+Both follow `lambdasmith.kit.secrets.port.SecretStore`: `get` → value or None, `put` → True when the
 stored value changed (it reads first, so writing the same value again is a no-op), `delete` →
 gone, and deleting a missing secret is not an error.
 
@@ -20,6 +20,8 @@ from lambdasmith.kit.aws import errors
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lambdasmith.kit.aws.client import JsonClient
+
+__all__ = ["SecretsManagerSecrets", "SsmSecrets"]
 
 
 def _request_token() -> str:

@@ -6,7 +6,8 @@ key columns are TEXT under SQLite's default BINARY collation, which compares UTF
 order DynamoDB uses for string keys. A GSI is a side table rewritten on each write of an item,
 so reading one is an index range scan joined back to the item.
 
-Conditions are evaluated in Python with `table.evaluate`, inside `BEGIN IMMEDIATE`, so the
+Requests arrive checked by the port's base class (`table.port.Table`). Conditions are
+evaluated in Python with `table.port.evaluate`, inside `BEGIN IMMEDIATE`, so the
 read-check-write is atomic against other threads and processes using the file.
 """
 
@@ -16,33 +17,30 @@ import json
 import time
 
 from lambdasmith.kit.sqlite import Database
-from lambdasmith.kit.table import (
-    MAX_TRANSACTION_ITEMS,
-    Check,
+from lambdasmith.kit.table.port import (
     Condition,
     ConditionFailed,
     Delete,
     Item,
     Page,
     Patch,
+    Planned,
     Put,
     SortKey,
+    Table,
     TableSpec,
     TransactionCanceled,
     Update,
     ValidationError,
-    Write,
-    check_item,
-    decode_cursor,
-    encode_cursor,
+    check_stored,
     evaluate,
-    key_of,
 )
 
 TYPE_CHECKING = False  # typing costs a cold start milliseconds; only type checkers need these
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
     from typing import Any
+
+__all__ = ["SqliteTable"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS table_items (
@@ -68,11 +66,14 @@ CREATE INDEX IF NOT EXISTS table_gsi_item ON table_gsi (tbl, pk, sk);
 """
 
 _LIVE = "(expires IS NULL OR expires > ?)"
-_COMPARISONS = {"=", "<", "<=", ">", ">="}
 
 
-class SqliteTable:
-    """One logical table (`name`, default `spec.name`) inside a shared `Database`."""
+class SqliteTable(Table):
+    """One logical table (`name`, default `spec.name`) inside a shared `Database`.
+
+    Requests arrive validated (`Table`); what is left here is SQL."""
+
+    backend_scope = "one SQLite database"
 
     def __init__(self, db: Database, spec: TableSpec, name: str | None = None):
         self.db = db
@@ -83,37 +84,36 @@ class SqliteTable:
     def __repr__(self) -> str:
         return f"SqliteTable({self.name!r} in {self.db.path!r})"
 
+    def _same_backend(self, other: Table) -> bool:
+        return isinstance(other, SqliteTable) and other.db is self.db
+
     # ------------------------------------------------------------------------ single items
 
-    def get(self, key: Item) -> Item | None:
-        pk, sk = self._key(key)
+    def _get(self, pk: str, sk: str) -> Item | None:
         with self.db.read() as conn:
             return self._current(conn, pk, sk, time.time())
 
-    def put(self, item: Item, condition: Condition | None = None) -> None:
-        pk, sk, body = self._prepare(item)
+    def _put(self, item: Item, condition: Condition | None) -> None:
+        pk, sk, body = item[self.spec.pk], item[self.spec.sk], _body(item)
         with self.db.write() as conn:
             if condition is not None:
                 if not evaluate(condition, self._current(conn, pk, sk, time.time())):
                     raise ConditionFailed(f"put {pk!r}/{sk!r} in {self.name!r}")
             self._store(conn, pk, sk, item, body)
 
-    def update(self, key: Item, update: Update, condition: Condition | None = None) -> Item:
-        pk, sk = self._key(key)
-        self._check_update(update)
+    def _update(self, pk: str, sk: str, update: Update, condition: Condition | None) -> Item:
         with self.db.write() as conn:
             current = self._current(conn, pk, sk, time.time())
             if not evaluate(condition, current):
                 raise ConditionFailed(f"update {pk!r}/{sk!r} in {self.name!r}")
             new = update.apply(current, {self.spec.pk: pk, self.spec.sk: sk})
-            _, _, body = self._prepare(new)
+            body = self._prepare(new)
             self._store(conn, pk, sk, new, body)
         # What a later get returns (tuples become lists), sharing nothing with `update`.
         stored: Item = json.loads(body)
         return stored
 
-    def delete(self, key: Item, condition: Condition | None = None) -> Item | None:
-        pk, sk = self._key(key)
+    def _delete(self, pk: str, sk: str, condition: Condition | None) -> Item | None:
         with self.db.write() as conn:
             current = self._current(conn, pk, sk, time.time())
             if not evaluate(condition, current):
@@ -123,25 +123,16 @@ class SqliteTable:
 
     # ------------------------------------------------------------------------ queries
 
-    def query(
+    def _query(
         self,
         pk: str,
-        sk: SortKey | None = None,
-        *,
-        index: str | None = None,
-        limit: int = 100,
-        descending: bool = False,
-        cursor: str | None = None,
+        sk: SortKey | None,
+        index: str | None,
+        limit: int,
+        descending: bool,
+        start: dict[str, str] | None,
     ) -> Page:
-        _check_text(pk, "partition key")
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise ValidationError("limit must be an integer >= 1")
-        try:
-            ipk, isk = self.spec.index(index)
-        except KeyError as e:
-            raise ValidationError(str(e)) from None
-        start = _decode_cursor(cursor, self._cursor_names(index), ipk, pk)
-
+        ipk, isk = self.spec.index(index)
         if index is None:
             sql = "SELECT sk, body FROM table_items WHERE tbl = ? AND pk = ? AND " + _LIVE
             params: list[Any] = [self.name, pk, time.time()]
@@ -183,52 +174,35 @@ class SqliteTable:
             at = {self.spec.pk: pk, self.spec.sk: last[0]}
         else:
             at = {self.spec.pk: last[1], self.spec.sk: last[2], ipk: pk, isk: last[0]}
-        return Page([json.loads(row[-1]) for row in rows], encode_cursor(at))
+        return Page([json.loads(row[-1]) for row in rows], self._cursor(at))
 
-    def batch_get(self, keys: Iterable[Item]) -> list[Item]:
-        wanted = dict.fromkeys(self._key(k) for k in keys)
+    def _batch_get(self, keys: list[tuple[str, str]]) -> list[Item]:
         now = time.time()
         found: list[Item] = []
         with self.db.read() as conn:
-            for pk, sk in wanted:
+            for pk, sk in keys:
                 item = self._current(conn, pk, sk, now)
                 if item is not None:
                     found.append(item)
         return found
 
-    def batch_put(self, items: Iterable[Item]) -> None:
-        # Validate everything before writing anything; a repeated key keeps its last item.
-        prepared: dict[tuple[str, str], tuple[Item, str]] = {}
-        for item in items:
-            pk, sk, body = self._prepare(item)
-            prepared[(pk, sk)] = (item, body)
-        if not prepared:
-            return
+    def _batch_put(self, items: list[Item]) -> None:
+        prepared = [(item[self.spec.pk], item[self.spec.sk], item, _body(item)) for item in items]
         with self.db.write() as conn:
-            for (pk, sk), (item, body) in prepared.items():
+            for pk, sk, item, body in prepared:
                 self._store(conn, pk, sk, item, body)
 
     # ------------------------------------------------------------------------ transactions
 
-    def transact(self, writes: Sequence[Write]) -> None:
-        writes = list(writes)
-        if not writes:
-            return
-        if len(writes) > MAX_TRANSACTION_ITEMS:
-            raise ValidationError(f"a transaction holds at most {MAX_TRANSACTION_ITEMS} writes")
-        plan = [self._plan(w) for w in writes]
-        seen: set[tuple[str, str, str]] = set()
-        for table, _, pk, sk, _ in plan:
-            ident = (table.name, pk, sk)
-            if ident in seen:
-                raise ValidationError("a transaction may touch each item only once")
-            seen.add(ident)
-
+    def _transact(self, plan: list[Planned]) -> None:
+        bodies = [_body(p.op.item) if isinstance(p.op, Put) else None for p in plan]
         with self.db.write() as conn:
             now = time.time()
             reasons: list[str | None] = []
             results: list[tuple[Item, Any] | None] = []
-            for table, op, pk, sk, body in plan:
+            for p, body in zip(plan, bodies):
+                table, op, pk, sk = p.table, p.op, p.pk, p.sk
+                assert isinstance(table, SqliteTable)
                 current = table._current(conn, pk, sk, now)
                 outcome: tuple[Item, Any] | None = None
                 reason: str | None = None
@@ -238,36 +212,21 @@ class SqliteTable:
                     outcome = (op.item, body)
                 elif isinstance(op, Patch):
                     try:
-                        new = op.update.apply(current, {table.spec.pk: pk, table.spec.sk: sk})
-                        outcome = (new, table._prepare(new)[2])
+                        new = op.update.apply(current, p.key())
+                        outcome = (new, table._prepare(new))
                     except ValidationError:  # e.g. ADD to text, or grown past 400 KB
                         reason = "ValidationError"
                 reasons.append(reason)
                 results.append(outcome)
             if any(r is not None for r in reasons):
                 raise TransactionCanceled(reasons)
-            for (table, op, pk, sk, _), outcome in zip(plan, results):
+            for p, outcome in zip(plan, results):
+                table = p.table
+                assert isinstance(table, SqliteTable)
                 if outcome is not None:
-                    table._store(conn, pk, sk, *outcome)
-                elif isinstance(op, Delete):
-                    table._remove(conn, pk, sk)
-
-    def _plan(self, write: Write) -> tuple["SqliteTable", Any, str, str, str | None]:
-        """Validate one transaction write up front, as DynamoDB does before touching items."""
-        table, op = write.table, write.op
-        if not isinstance(table, SqliteTable) or table.db is not self.db:
-            raise ValidationError("a transaction must stay within one SQLite database")
-        if isinstance(op, Put):
-            pk, sk, body = table._prepare(op.item)
-            return table, op, pk, sk, body
-        if isinstance(op, Patch):
-            table._check_update(op.update)
-        elif isinstance(op, Check) and op.condition is None:
-            raise ValidationError("a Check needs a condition")
-        elif not isinstance(op, (Delete, Check)):
-            raise ValidationError(f"not a transaction operation: {op!r}")
-        pk, sk = table._key(op.key)
-        return table, op, pk, sk, None
+                    table._store(conn, p.pk, p.sk, *outcome)
+                elif isinstance(p.op, Delete):
+                    table._remove(conn, p.pk, p.sk)
 
     # ------------------------------------------------------------------------ housekeeping
 
@@ -287,43 +246,10 @@ class SqliteTable:
 
     # ------------------------------------------------------------------------ internals
 
-    def _key(self, key: Item) -> tuple[str, str]:
-        if not isinstance(key, dict):
-            raise ValidationError("a key must be a dict")
-        k = key_of(self.spec, key)
-        if len(key) != len(k):
-            raise ValidationError(f"a key holds only {self.spec.pk!r} and {self.spec.sk!r}")
-        pk, sk = k[self.spec.pk], k[self.spec.sk]
-        _check_text(pk, self.spec.pk)
-        _check_text(sk, self.spec.sk)
-        return pk, sk
-
-    def _prepare(self, item: Item) -> tuple[str, str, str]:
-        """Validate an item to be stored; its key and JSON body."""
-        if not isinstance(item, dict) or not all(isinstance(k, str) for k in item):
-            raise ValidationError("an item must be a dict with string attribute names")
-        try:
-            check_item(self.spec, item)
-            body = json.dumps(item, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        except (TypeError, ValueError) as e:
-            raise ValidationError(f"unsupported attribute value: {e}") from None
-        return item[self.spec.pk], item[self.spec.sk], body
-
-    def _check_update(self, update: Update) -> None:
-        if not isinstance(update, Update):
-            raise ValidationError(f"not an Update: {update!r}")
-        if isinstance(update.remove, str):
-            raise ValidationError("Update.remove is a sequence of attribute names")
-        clauses = (update.set, update.set_if_absent, update.add, update.remove)
-        named = [a for clause in clauses for a in clause]
-        if len(named) != len(set(named)):
-            raise ValidationError("an attribute may appear in one update clause only")
-        for a in (self.spec.pk, self.spec.sk):
-            if a in named:
-                raise ValidationError(f"cannot update key attribute {a!r}")
-        for a, v in update.add.items():
-            if not isinstance(v, (int, float)) or isinstance(v, bool):
-                raise ValidationError(f"ADD needs a number for {a!r}")
+    def _prepare(self, item: Item) -> str:
+        """An item computed here (an update's result), checked as a put's; its JSON body."""
+        check_stored(self.spec, item)
+        return _body(item)
 
     def _current(self, conn: Any, pk: str, sk: str, now: float) -> Item | None:
         """The unexpired item, or None: an expired row counts as absent everywhere."""
@@ -376,52 +302,30 @@ class SqliteTable:
         except OverflowError:
             return float("inf") if exp > 0 else float("-inf")
 
-    def _cursor_names(self, index: str | None) -> set[str]:
-        names = {self.spec.pk, self.spec.sk}
-        if index is not None:
-            names.update(self.spec.index(index))
-        return names
-
 
 # ---------------------------------------------------------------------------- helpers
 
 
-def _check_text(value: Any, what: str) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValidationError(f"{what} must be a non-empty string")
+def _body(item: Item) -> str:
+    """The stored JSON of a validated item (ints stay ints; NaN and infinity are refused)."""
     try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError(f"{what} is not valid Unicode text") from None
+        return json.dumps(item, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as e:
+        raise ValidationError(f"unsupported attribute value: {e}") from None
 
 
 def _sort_clause(cond: SortKey, col: str) -> tuple[str, list[str]]:
-    """SQL for a sort-key condition; TEXT comparisons in SQLite are UTF-8 byte comparisons."""
-    if not isinstance(cond, SortKey):
-        raise ValidationError(f"not a SortKey: {cond!r}")
+    """SQL for a (validated) sort-key condition; TEXT comparisons in SQLite are UTF-8 byte
+    comparisons."""
     op, value = cond.op, cond.value
-    if op in _COMPARISONS:
-        _check_text(value, "sort-key value")
-        return f"{col} {op} ?", [value]
     if op == "begins_with":
-        if not isinstance(value, str):
-            raise ValidationError("begins_with needs a string prefix")
-        if value:
-            _check_text(value, "sort-key prefix")
         upper = _after_prefix(value)
         if upper is None:
             return f"{col} >= ?", [value]
         return f"{col} >= ? AND {col} < ?", [value, upper]
     if op == "between":
-        if not isinstance(value, (tuple, list)) or len(value) != 2:
-            raise ValidationError("between needs a (low, high) pair")
-        low, high = value
-        _check_text(low, "sort-key low bound")
-        _check_text(high, "sort-key high bound")
-        if low.encode() > high.encode():
-            raise ValidationError("between needs low <= high")
-        return f"{col} BETWEEN ? AND ?", [low, high]
-    raise ValidationError(f"unknown sort-key operator {op!r}")
+        return f"{col} BETWEEN ? AND ?", list(value)
+    return f"{col} {op} ?", [value]
 
 
 def _after_prefix(prefix: str) -> str | None:
@@ -437,17 +341,3 @@ def _after_prefix(prefix: str) -> str | None:
             return prefix[:-1] + chr(bumped)
         prefix = prefix[:-1]
     return None
-
-
-def _decode_cursor(
-    cursor: str | None, names: set[str], pk_name: str, pk: str
-) -> dict[str, str] | None:
-    """The exclusive start key inside a cursor, checked against the query it resumes."""
-    if cursor is None:
-        return None
-    key = decode_cursor(cursor, names)
-    if not all(isinstance(v, str) and v for v in key.values()):
-        raise ValidationError("malformed cursor")
-    if key[pk_name] != pk:
-        raise ValidationError("cursor belongs to another partition")
-    return key

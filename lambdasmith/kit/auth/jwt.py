@@ -37,6 +37,17 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+__all__ = [
+    "ALGORITHM",
+    "MAX_TOKEN_LENGTH",
+    "InvalidToken",
+    "ExpiredToken",
+    "NotYetValid",
+    "encode",
+    "decode",
+    "user_id",
+]
+
 try:  # the C function behind hmac.compare_digest, without `hmac` pulling in OpenSSL
     from _operator import _compare_digest as _same_bytes  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - depends on the interpreter

@@ -28,20 +28,15 @@ import os
 import threading
 import time
 
-from lambdasmith.kit.queue import (
-    InvalidReceipt,
-    Message,
-    check_message,
-    check_receive,
-    check_redrive,
-    check_visibility,
-)
+from lambdasmith.kit.queue.port import InvalidReceipt, Message, Queue, check_redrive
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Iterable, Mapping
+    from typing import Callable, Mapping
 
     from lambdasmith.kit.sqlite import Database
+
+__all__ = ["SqliteQueue", "SCHEMA"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue_messages (
@@ -97,7 +92,7 @@ def _receipt() -> str:
     return os.urandom(24).hex()
 
 
-class SqliteQueue:
+class SqliteQueue(Queue):
     """Queue `name` in `db`; with `dlq` and `max_receive_count`, redrives to queue `dlq`."""
 
     poll_interval_s = 0.05
@@ -126,15 +121,11 @@ class SqliteQueue:
 
     # -------------------------------------------------------------------- sending
 
-    def send(self, body: str, attributes: Mapping[str, str] | None = None, delay_s: int = 0) -> str:
-        check_message(body, attributes, delay_s)
+    def _send(self, body: str, attributes: Mapping[str, str] | None, delay_s: int) -> str:
         return self._insert([(body, attributes, delay_s)])[0]
 
-    def send_batch(self, bodies: Iterable[str]) -> list[str]:
-        entries = [(body, None, 0) for body in bodies]
-        for body, _, _ in entries:
-            check_message(body)
-        return self._insert(entries) if entries else []
+    def _send_batch(self, bodies: list[str]) -> list[str]:
+        return self._insert([(body, None, 0) for body in bodies])
 
     def _insert(self, entries: list[tuple[str, Mapping[str, str] | None, int]]) -> list[str]:
         ids = []
@@ -158,8 +149,7 @@ class SqliteQueue:
 
     # -------------------------------------------------------------------- receiving
 
-    def receive(self, max_messages: int = 10, visibility_timeout_s: int = 30, wait_s: float = 0) -> list[Message]:
-        check_receive(max_messages, visibility_timeout_s, wait_s)
+    def _receive(self, max_messages: int, visibility_timeout_s: int, wait_s: float) -> list[Message]:
         got = self._receive_once(max_messages, visibility_timeout_s)
         if got or wait_s <= 0:
             return got
@@ -213,12 +203,9 @@ class SqliteQueue:
 
     # -------------------------------------------------------------------- after receiving
 
-    def delete_batch(self, receipts: Iterable[str]) -> list[str]:
+    def _delete_batch(self, receipts: list[str]) -> list[str]:
         failed: list[str] = []
         deleted: set[str] = set()
-        receipts = list(receipts)
-        if not receipts:
-            return failed
         with self.db.write() as conn:
             for receipt in receipts:
                 if receipt in deleted:
@@ -230,12 +217,7 @@ class SqliteQueue:
                     failed.append(receipt)
         return failed
 
-    def delete(self, receipt: str) -> bool:
-        """Delete one message; False when the receipt is unknown or stale."""
-        return not self.delete_batch([receipt])
-
-    def change_visibility(self, receipt: str, timeout_s: int) -> None:
-        check_visibility(timeout_s)
+    def _change_visibility(self, receipt: str, timeout_s: int) -> None:
         with self.db.write() as conn:
             cur = conn.execute(
                 "UPDATE queue_messages SET visible_at = ? WHERE receipt = ? AND queue = ?",

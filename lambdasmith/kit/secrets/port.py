@@ -1,7 +1,9 @@
-"""The secret port: named string secrets (org tokens, HMAC keys, JWT keys).
+"""The secret port: named string secrets (org tokens, HMAC keys, JWT keys), and a read cache.
 
-Embedded backend: a table in the data directory's SQLite file (file mode 0600). On AWS:
-Secrets Manager or SSM Parameter Store (next to this module, imported only when selected).
+Backends: `secrets.sqlite` (a table in the data directory's SQLite file, mode 0600) and
+`secrets.aws` (Secrets Manager or SSM Parameter Store), each imported only when selected.
+`SecretStore` is what they share: `get` → value or None, `put` → True when it changed anything,
+`delete` (of a missing secret too).
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, Protocol
 
-    from lambdasmith.kit.sqlite import Database
-
     class SecretStore(Protocol):
         def get(self, name: str) -> str | None: ...
 
@@ -23,28 +23,13 @@ if TYPE_CHECKING:
 
         def delete(self, name: str) -> None: ...
 
+else:
 
-class SqliteSecrets:
-    def __init__(self, db: Database):
-        self.db = db
-        db.ensure("CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    class SecretStore:
+        """At run time only a name: the port is the Protocol above, read by type checkers."""
 
-    def get(self, name: str) -> str | None:
-        with self.db.read() as conn:
-            row = conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
-        return row[0] if row else None
 
-    def put(self, name: str, value: str) -> bool:
-        with self.db.write() as conn:
-            row = conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
-            if row and row[0] == value:
-                return False
-            conn.execute("INSERT OR REPLACE INTO secrets (name, value) VALUES (?, ?)", (name, value))
-            return True
-
-    def delete(self, name: str) -> None:
-        with self.db.write() as conn:
-            conn.execute("DELETE FROM secrets WHERE name = ?", (name,))
+__all__ = ["SecretStore", "CachedSecrets"]
 
 
 class CachedSecrets:

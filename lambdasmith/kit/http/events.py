@@ -7,11 +7,22 @@ goes back in the shape of the payload it answers. Handlers never see the event d
 from __future__ import annotations
 
 
-from lambdasmith.kit.responses import Response
+from lambdasmith.kit.http.responses import Response
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+__all__ = [
+    "Request",
+    "BadEvent",
+    "parse_event",
+    "percent_decode",
+    "parse_query",
+    "split_path",
+    "decode_segment",
+    "to_result",
+]
 
 
 class Request:

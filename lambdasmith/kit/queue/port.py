@@ -1,7 +1,8 @@
 """The queue port: a small model of an SQS standard queue that every backend implements alike.
 
-Services talk to a queue through `Queue`; the embedded SQLite backend (`sqlite_queue`) and the
-SQS backend (`sqs_queue`) both pass `tests/conformance/test_queue.py`, so a worker behaves the
+Services talk to a queue through `Queue`, the base class of every backend: it checks each
+request once (the shared checks below) before the backend sees it. The embedded SQLite backend
+(`queue.sqlite`) and the SQS backend (`queue.sqs`) both pass `tests/conformance/test_queue.py`, so a worker behaves the
 same on a laptop and on AWS.
 
 Model (the SQS semantics we keep):
@@ -31,7 +32,28 @@ from lambdasmith.kit.values import Record
 
 TYPE_CHECKING = False  # typing costs a cold start ~10 ms; only type checkers read these imports
 if TYPE_CHECKING:
-    from typing import Iterable, Mapping, Protocol
+    from typing import Iterable, Mapping
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "MAX_BATCH",
+    "MAX_ATTRIBUTES",
+    "MAX_VISIBILITY_TIMEOUT_S",
+    "MAX_DELAY_S",
+    "MAX_WAIT_S",
+    "STRING_TYPE",
+    "Message",
+    "QueueError",
+    "QueueNotFound",
+    "InvalidReceipt",
+    "MessageTooLarge",
+    "Queue",
+    "message_size",
+    "check_message",
+    "check_receive",
+    "check_visibility",
+    "check_redrive",
+]
 
 MAX_MESSAGE_BYTES = 256 * 1024  # body + attribute names, types and values
 MAX_BATCH = 10  # messages per receive / entries per batch call
@@ -78,43 +100,64 @@ class MessageTooLarge(QueueError):
 
 # ---------------------------------------------------------------------------- the port
 
-if TYPE_CHECKING:
 
-    class Queue(Protocol):
-        name: str
+class Queue:
+    """The queue port. Public methods check their arguments once (the shared checks below),
+    then call the backend's hook (`_send`, `_receive`, …), which sees only valid input."""
 
-        def send(self, body: str, attributes: Mapping[str, str] | None = None, delay_s: int = 0) -> str:
-            """Enqueue one message; its id."""
-            ...
+    name: str
 
-        def send_batch(self, bodies: Iterable[str]) -> list[str]:
-            """Enqueue several messages (any number; sent 10 at a time); their ids, in order."""
-            ...
+    def send(self, body: str, attributes: Mapping[str, str] | None = None, delay_s: int = 0) -> str:
+        """Enqueue one message; its id."""
+        check_message(body, attributes, delay_s)
+        return self._send(body, attributes, delay_s)
 
-        def receive(self, max_messages: int = 10, visibility_timeout_s: int = 30, wait_s: float = 0) -> list[Message]:
-            """Up to `max_messages` (1..10) visible messages, each hidden for the timeout."""
-            ...
+    def send_batch(self, bodies: Iterable[str]) -> list[str]:
+        """Enqueue several messages (any number; sent 10 at a time); their ids, in order."""
+        bodies = list(bodies)
+        for body in bodies:
+            check_message(body)
+        return self._send_batch(bodies) if bodies else []
 
-        def delete_batch(self, receipts: Iterable[str]) -> list[str]:
-            """Delete by receipt; the receipts that could not be deleted (unknown or stale)."""
-            ...
+    def receive(self, max_messages: int = 10, visibility_timeout_s: int = 30, wait_s: float = 0) -> list[Message]:
+        """Up to `max_messages` (1..10) visible messages, each hidden for the timeout."""
+        check_receive(max_messages, visibility_timeout_s, wait_s)
+        return self._receive(max_messages, visibility_timeout_s, wait_s)
 
-        def change_visibility(self, receipt: str, timeout_s: int) -> None:
-            """Hide the received message for `timeout_s` from now (0: visible at once)."""
-            ...
+    def delete_batch(self, receipts: Iterable[str]) -> list[str]:
+        """Delete by receipt; the receipts that could not be deleted (unknown or stale)."""
+        receipts = list(receipts)
+        return self._delete_batch(receipts) if receipts else []
 
-        def approximate_count(self) -> int:
-            """Visible messages: neither delayed nor in flight."""
-            ...
+    def change_visibility(self, receipt: str, timeout_s: int) -> None:
+        """Hide the received message for `timeout_s` from now (0: visible at once)."""
+        check_visibility(timeout_s)
+        self._change_visibility(receipt, timeout_s)
 
-        def purge(self) -> None:
-            """Drop every message (tests and tooling)."""
-            ...
+    def approximate_count(self) -> int:
+        """Visible messages: neither delayed nor in flight."""
+        raise NotImplementedError
 
-else:
+    def purge(self) -> None:
+        """Drop every message (tests and tooling)."""
+        raise NotImplementedError
 
-    class Queue:
-        """At run time only a name: the port is the Protocol above, read by type checkers."""
+    # ------------------------------------------------------------------------ backend hooks
+
+    def _send(self, body: str, attributes: Mapping[str, str] | None, delay_s: int) -> str:
+        raise NotImplementedError
+
+    def _send_batch(self, bodies: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def _receive(self, max_messages: int, visibility_timeout_s: int, wait_s: float) -> list[Message]:
+        raise NotImplementedError
+
+    def _delete_batch(self, receipts: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def _change_visibility(self, receipt: str, timeout_s: int) -> None:
+        raise NotImplementedError
 
 
 # ---------------------------------------------------------------------------- shared checks

@@ -1,0 +1,1 @@
+"""Authentication: `jwt` (strict HS256 JSON Web Tokens)."""

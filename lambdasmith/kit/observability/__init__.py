@@ -1,0 +1,1 @@
+"""What a function tells its operators: `logs` (JSON log lines) and `metrics` (CloudWatch EMF)."""

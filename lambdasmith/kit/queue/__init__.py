@@ -1,0 +1,2 @@
+"""The queue port (`port`: SQS standard-queue semantics and the shared checks) and its backends:
+`sqlite` (embedded) and `sqs`."""
