@@ -124,8 +124,7 @@ class _Declared(type):
 
     def __new__(mcs, name: str, bases: tuple[type, ...], ns: dict[str, Any]) -> _Declared:
         declared = {k: v for k, v in ns.items() if isinstance(v, Setting)}
-        if not declared:
-            ns.setdefault("__slots__", ())
+        if not declared:  # the base itself, or a subclass that only adds methods
             return super().__new__(mcs, name, bases, ns)
         if any(getattr(b, "_settings", None) for b in bases):
             raise TypeError(f"{name}: declare every setting in one class, not in a subclass")
