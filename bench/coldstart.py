@@ -24,11 +24,11 @@ from lambdasmith.local.apigw import v2_event  # noqa: E402
 from tests.fakes.upstreams import FakeNuGet  # noqa: E402
 
 def seed(data_dir: str) -> None:
-    from lambdasmith.badges.app import open_store
     from lambdasmith.badges.config import BadgesConfig
     from lambdasmith.badges.store import Repo
+    from lambdasmith.badges.wiring import open_store
 
-    store = open_store(BadgesConfig.from_env({**os.environ, "LAMBDASMITH_DATA_DIR": data_dir}))
+    store = open_store(BadgesConfig.from_env(os.environ, data_dir=data_dir))
     result = {"platform": "linux", "passed": 120, "failed": 0, "skipped": 3, "total": 123,
               "url_html": "https://ci.example/1", "timestamp": "2026-11-01T00:00:00.000Z", "commit": "abc",
               "run_id": "1", "workflow_run_url": "https://ci.example/1", "ReceivedAt": int(time.time())}

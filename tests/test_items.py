@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from lambdasmith.items.app import ItemsProcessor, open_store
+from lambdasmith.items.app import ItemsProcessor
 from lambdasmith.items.config import ItemsConfig
+from lambdasmith.items.wiring import open_store
 from lambdasmith.kit.observability.logs import Logger
 from lambdasmith.kit.observability.metrics import Metrics
 

@@ -39,9 +39,9 @@ from lambdasmith.kit.observability.metrics import Metrics
 from lambdasmith.kit.queue.sqlite import SqliteQueue
 from lambdasmith.kit.sqlite import Database
 from lambdasmith.local.pump import QueuePump
-from lambdasmith.wardrobe.api import open_share_queue, open_store
 from lambdasmith.wardrobe.config import WardrobeConfig
 from lambdasmith.wardrobe.store import IdempotencyMismatch, WardrobeStore, now_iso
+from lambdasmith.wardrobe.wiring import open_share_queue, open_store
 from lambdasmith.wardrobe.worker import ShareWorker
 
 ROOT = Path(__file__).resolve().parent.parent

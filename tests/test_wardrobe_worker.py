@@ -17,9 +17,9 @@ from lambdasmith.kit.observability.metrics import Metrics
 from lambdasmith.kit.queue.port import Message
 from lambdasmith.kit.sqlite import Database
 from lambdasmith.local.pump import failed_ids, sqs_record
-from lambdasmith.wardrobe.api import open_store
 from lambdasmith.wardrobe.config import WardrobeConfig
 from lambdasmith.wardrobe.store import WardrobeStore, now_iso
+from lambdasmith.wardrobe.wiring import open_store
 from lambdasmith.wardrobe.worker import ShareWorker
 
 ENV_KNOBS = ("LAMBDASMITH_TABLE_BACKEND", "LAMBDASMITH_QUEUE_BACKEND", "LAMBDASMITH_SECRET_BACKEND",

@@ -6,7 +6,12 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from lambdasmith.badges.config import BadgesConfig
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -50,34 +55,37 @@ def _entries(args: argparse.Namespace) -> list[dict[str, Any]]:
     return [{"org": args.org, "kind": args.type, "secret": secret, "name": args.name}]
 
 
-def register_org(args: argparse.Namespace) -> int:
-    from lambdasmith.badges.app import open_store
+def _config(args: argparse.Namespace) -> BadgesConfig:
     from lambdasmith.badges.config import BadgesConfig
+
+    return BadgesConfig.from_env(data_dir=args.data_dir)
+
+
+def register_org(args: argparse.Namespace) -> int:
+    from lambdasmith.badges.wiring import open_store
 
     try:
         entries = _entries(args)
     except (OSError, ValueError) as e:
         print(f"register-org: {e}", file=sys.stderr)
         return 2
-    os.environ["LAMBDASMITH_DATA_DIR"] = args.data_dir
-    store = open_store(BadgesConfig.from_env())
-    for e in entries:
+    store = open_store(_config(args))
+    for entry in entries:
         try:
-            changed = store.register_org(e["org"], e["kind"], e["secret"], secret_name=e["name"], v2_only=args.v2_only)
+            changed = store.register_org(entry["org"], entry["kind"], entry["secret"], secret_name=entry["name"],
+                                         v2_only=args.v2_only)  # fmt: skip
         except ValueError as err:
             print(f"register-org: {err}", file=sys.stderr)
             return 2
-        print(f"{e['org'].lower()} {e['kind']}: {'registered' if changed else 'unchanged'}")
+        print(f"{entry['org'].lower()} {entry['kind']}: {'registered' if changed else 'unchanged'}")
     return 0
 
 
 def create_tables(args: argparse.Namespace) -> int:
     """On DynamoDB (e.g. DynamoDB Local) create the three tables; on AWS the stack creates them."""
-    from lambdasmith.badges.config import BadgesConfig
     from lambdasmith.badges.store import NONCES, ORGS, RESULTS
 
-    os.environ["LAMBDASMITH_DATA_DIR"] = args.data_dir
-    config = BadgesConfig.from_env()
+    config = _config(args)
     if config.table_backend != "dynamodb":
         print(f"{config.table_backend}: tables are created on first use")
         return 0

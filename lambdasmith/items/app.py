@@ -196,20 +196,14 @@ class ItemsProcessor:
             raise ClientError(400, f"item rejected: {e}") from None
 
 
-def open_store(config: ItemsConfig) -> ItemsStore:
-    from lambdasmith.items.store import ITEMS, ItemsStore
-    from lambdasmith.kit.backends import open_table
-
-    table = open_table(ITEMS, config.table, backend=config.table_backend, data_dir=config.data_dir)
-    return ItemsStore(table, config.idempotency_ttl_s)
-
-
 _processor: ItemsProcessor | None = None
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     global _processor
     if _processor is None:
+        from lambdasmith.items.wiring import open_store
+
         config = ItemsConfig.from_env()
         _processor = ItemsProcessor(config, open_store(config), Logger("items"), Metrics("LambdaProductionReadiness", "items"))
     return _processor.handle(event, context)

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
 from lambdasmith.kit.backends import default_data_dir
-from lambdasmith.kit.values import Record
+from lambdasmith.kit.settings import Settings, integer, text
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Mapping
+__all__ = ["ItemsConfig"]
 
 
-class ItemsConfig(Record):
-    """Defaults work on one machine; the comment names the environment variable behind a knob."""
+class ItemsConfig(Settings):
+    """Each line: the field, its type, the environment variable behind it (if any), its default."""
 
-    _defaults = {
-        "data_dir": ".lambdasmith",  # LAMBDASMITH_DATA_DIR
-        "table_backend": "sqlite",  # LAMBDASMITH_TABLE_BACKEND
-        "table": "items",  # ITEMS_TABLE
-        "idempotency_ttl_s": 24 * 3600,  # ITEMS_IDEMPOTENCY_TTL
-        "max_name_chars": 200,
-    }
-    __slots__ = tuple(_defaults)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "ItemsConfig":
-        d = cls._defaults
-        return cls(
-            data_dir=default_data_dir(env),
-            table_backend=env.get("LAMBDASMITH_TABLE_BACKEND", d["table_backend"]),
-            table=env.get("ITEMS_TABLE", d["table"]),
-            idempotency_ttl_s=int(env.get("ITEMS_IDEMPOTENCY_TTL", d["idempotency_ttl_s"])),
-        )
+    data_dir = text("LAMBDASMITH_DATA_DIR", ".lambdasmith", when_unset=default_data_dir)
+    table_backend = text("LAMBDASMITH_TABLE_BACKEND", "sqlite")
+    table = text("ITEMS_TABLE", "items")
+    idempotency_ttl_s = integer("ITEMS_IDEMPOTENCY_TTL", 24 * 3600)
+    max_name_chars = integer(default=200)

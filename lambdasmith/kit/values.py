@@ -14,7 +14,7 @@ class Record:
     """An immutable record: subclasses list their fields in `__slots__` (and may annotate them),
     defaults in `_defaults` (a callable default is a factory). Equality, hash and repr by field."""
 
-    __slots__ = ()
+    __slots__: tuple[str, ...] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         names = self.__slots__
@@ -43,7 +43,7 @@ class Record:
         return tuple(getattr(self, n) for n in self.__slots__)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._astuple() == other._astuple()  # type: ignore[attr-defined]
+        return type(other) is type(self) and self._astuple() == other._astuple()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, *(_freeze(v) for v in self._astuple())))

@@ -197,8 +197,8 @@ def start_pumps(systems: list[str]) -> list[Any]:
     pumps = []
     if "wardrobe" in systems:
         from lambdasmith.local.pump import QueuePump
-        from lambdasmith.wardrobe.api import ensure_local_secret, open_share_queue
         from lambdasmith.wardrobe.config import WardrobeConfig
+        from lambdasmith.wardrobe.wiring import ensure_local_secret, open_share_queue
         from lambdasmith.wardrobe.worker import handler as worker
 
         config = WardrobeConfig.from_env()

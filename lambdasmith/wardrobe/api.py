@@ -11,7 +11,6 @@ Every route needs `Authorization: Bearer <HS256 JWT>`; the user is the token's `
 from __future__ import annotations
 
 import json
-import time
 
 from lambdasmith.kit.http.events import Request
 from lambdasmith.kit.http.responses import NO_STORE, Response, json_response
@@ -55,6 +54,8 @@ class WardrobeService:
     @property
     def queue(self) -> Queue:
         if self._queue is None:
+            from lambdasmith.wardrobe.wiring import open_share_queue
+
             self._queue = open_share_queue(self.config)
         return self._queue
 
@@ -287,7 +288,7 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-# ---------------------------------------------------------------------- wiring
+# ---------------------------------------------------------------------- the app
 
 
 def build_router(svc: WardrobeService) -> Router:
@@ -299,32 +300,15 @@ def build_router(svc: WardrobeService) -> Router:
     return r
 
 
-def open_store(config: WardrobeConfig) -> WardrobeStore:
-    from lambdasmith.kit.backends import open_table
-    from lambdasmith.wardrobe.store import WARDROBE, WardrobeStore
-
-    table = open_table(WARDROBE, config.table, backend=config.table_backend, data_dir=config.data_dir)
-    return WardrobeStore(table, idempotency_ttl_s=config.idempotency_ttl_s, applied_event_ttl_s=config.applied_event_ttl_s)
-
-
-def open_share_queue(config: WardrobeConfig) -> Queue:
-    from lambdasmith.kit.backends import open_queue
-
-    return open_queue(config.share_queue, backend=config.queue_backend, data_dir=config.data_dir,
-                      dlq=config.share_dlq, max_receive_count=config.max_receive_count)  # fmt: skip
-
-
 def create_app(config: WardrobeConfig, store: WardrobeStore | None = None, secrets: SecretStore | None = None,
                queue: Queue | None = None) -> App:  # fmt: skip
-    from lambdasmith.kit.backends import open_secrets
-    from lambdasmith.kit.secrets.port import CachedSecrets
+    from lambdasmith.wardrobe import wiring
 
     logger = Logger("wardrobe")
     metrics = Metrics("Wdrbe", "wardrobe")
     if secrets is None:
-        secrets = CachedSecrets(open_secrets(backend=config.secret_backend, data_dir=config.data_dir),
-                                ttl=config.secret_cache_ttl_s)  # fmt: skip
-    svc = WardrobeService(config, store or open_store(config), secrets, queue, logger, metrics)
+        secrets = wiring.open_secrets(config)
+    svc = WardrobeService(config, store or wiring.open_store(config), secrets, queue, logger, metrics)
 
     def after(request: Request, response: Response) -> None:
         if response.status >= 500:
@@ -336,29 +320,3 @@ def create_app(config: WardrobeConfig, store: WardrobeStore | None = None, secre
 
 
 handler = lambda_handler(lambda: create_app(WardrobeConfig.from_env()))
-
-
-def ensure_local_secret(config: WardrobeConfig) -> str:
-    """On one machine, make the JWT secret on first use (on AWS it is an SSM parameter)."""
-    import secrets as random_secrets
-
-    from lambdasmith.kit.backends import open_secrets
-
-    store = open_secrets(backend=config.secret_backend, data_dir=config.data_dir)
-    value = store.get(config.jwt_secret_name)
-    if not value:
-        value = random_secrets.token_urlsafe(48)
-        store.put(config.jwt_secret_name, value)
-    return value
-
-
-def mint_token(config: WardrobeConfig, user: str, ttl_s: int = 24 * 3600) -> str:
-    from lambdasmith.kit.auth import jwt
-
-    now = int(time.time())
-    claims: dict[str, Any] = {"sub": user, "iat": now, "exp": now + ttl_s}
-    if config.jwt_issuer:
-        claims["iss"] = config.jwt_issuer
-    if config.jwt_audience:
-        claims["aud"] = config.jwt_audience
-    return jwt.encode(claims, ensure_local_secret(config))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from lambdasmith.kit.queue.port import Message
     from lambdasmith.wardrobe.config import WardrobeConfig
 
 
@@ -33,14 +33,14 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace) -> WardrobeConfig:
+    from lambdasmith.kit.queue.port import Message
     from lambdasmith.wardrobe.config import WardrobeConfig
 
-    os.environ["LAMBDASMITH_DATA_DIR"] = args.data_dir
-    return WardrobeConfig.from_env()
+    return WardrobeConfig.from_env(data_dir=args.data_dir)
 
 
 def token(args: argparse.Namespace) -> int:
-    from lambdasmith.wardrobe.api import mint_token
+    from lambdasmith.wardrobe.wiring import mint_token
 
     print(mint_token(_config(args), args.user, args.ttl))
     return 0
@@ -50,7 +50,7 @@ def dead_letters(args: argparse.Namespace) -> int:
     """List: every message in the DLQ, left there. Re-drive: each one sent back to the share queue
     (as a new message, receive count reset) and only then deleted from the DLQ."""
     from lambdasmith.kit.backends import open_queue
-    from lambdasmith.wardrobe.api import open_share_queue
+    from lambdasmith.wardrobe.wiring import open_share_queue
 
     config = _config(args)
     if config.queue_backend != "sqlite":
@@ -58,7 +58,7 @@ def dead_letters(args: argparse.Namespace) -> int:
         return 2
     dlq = open_queue(config.share_dlq, backend="sqlite", data_dir=config.data_dir)
     source = open_share_queue(config) if args.action == "redrive" else None
-    held = []
+    held: list[Message] = []
     while len(held) < args.max:
         batch = dlq.receive(min(10, args.max - len(held)), visibility_timeout_s=60)
         if not batch:

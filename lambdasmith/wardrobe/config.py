@@ -2,53 +2,29 @@
 
 from __future__ import annotations
 
-import os
-
 from lambdasmith.kit.backends import default_data_dir
-from lambdasmith.kit.values import Record
+from lambdasmith.kit.settings import Settings, integer, number, optional_text, text
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Mapping
+__all__ = ["WardrobeConfig"]
 
 
-class WardrobeConfig(Record):
-    """Defaults work on one machine; the comment names the environment variable behind a knob."""
+class WardrobeConfig(Settings):
+    """Each line: the field, its type, the environment variable behind it (if any), its default."""
 
-    _defaults = {
-        "data_dir": ".lambdasmith",  # LAMBDASMITH_DATA_DIR
-        "table_backend": "sqlite",  # LAMBDASMITH_TABLE_BACKEND
-        "secret_backend": "sqlite",  # LAMBDASMITH_SECRET_BACKEND
-        "queue_backend": "sqlite",  # LAMBDASMITH_QUEUE_BACKEND
-        "table": "wardrobe",  # WARDROBE_TABLE
-        "share_queue": "wardrobe-shares",  # WARDROBE_SHARE_QUEUE (name, or URL on SQS)
-        "share_dlq": "wardrobe-shares-dlq",  # WARDROBE_SHARE_DLQ (embedded queue only; SQS has its RedrivePolicy)
-        "max_receive_count": 3,  # WARDROBE_MAX_RECEIVE_COUNT (embedded queue only)
-        "jwt_secret_name": "wardrobe/jwt-secret",  # WARDROBE_JWT_SECRET_NAME (SSM: /wardrobe/jwt-secret)
-        "jwt_issuer": None,  # WARDROBE_JWT_ISSUER: checked when set
-        "jwt_audience": None,  # WARDROBE_JWT_AUDIENCE: checked when set
-        "jwt_leeway_s": 120,
-        "secret_cache_ttl_s": 300.0,
-        "idempotency_ttl_s": 24 * 3600,
-        "applied_event_ttl_s": 15 * 24 * 3600,  # longer than SQS can keep a message (14 days)
-        "max_body_bytes": 64 * 1024,
-        "list_read_budget": 2000,  # items read at most to fill one filtered page
-    }
-    __slots__ = tuple(_defaults)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "WardrobeConfig":
-        d = cls._defaults
-        return cls(
-            data_dir=default_data_dir(env),
-            table_backend=env.get("LAMBDASMITH_TABLE_BACKEND", d["table_backend"]),
-            secret_backend=env.get("LAMBDASMITH_SECRET_BACKEND", d["secret_backend"]),
-            queue_backend=env.get("LAMBDASMITH_QUEUE_BACKEND", d["queue_backend"]),
-            table=env.get("WARDROBE_TABLE", d["table"]),
-            share_queue=env.get("WARDROBE_SHARE_QUEUE", d["share_queue"]),
-            share_dlq=env.get("WARDROBE_SHARE_DLQ", d["share_dlq"]),
-            max_receive_count=int(env.get("WARDROBE_MAX_RECEIVE_COUNT", d["max_receive_count"])),
-            jwt_secret_name=env.get("WARDROBE_JWT_SECRET_NAME", d["jwt_secret_name"]),
-            jwt_issuer=env.get("WARDROBE_JWT_ISSUER") or None,
-            jwt_audience=env.get("WARDROBE_JWT_AUDIENCE") or None,
-        )
+    data_dir = text("LAMBDASMITH_DATA_DIR", ".lambdasmith", when_unset=default_data_dir)
+    table_backend = text("LAMBDASMITH_TABLE_BACKEND", "sqlite")
+    secret_backend = text("LAMBDASMITH_SECRET_BACKEND", "sqlite")
+    queue_backend = text("LAMBDASMITH_QUEUE_BACKEND", "sqlite")
+    table = text("WARDROBE_TABLE", "wardrobe")
+    share_queue = text("WARDROBE_SHARE_QUEUE", "wardrobe-shares")  # a name, or the queue URL on SQS
+    share_dlq = text("WARDROBE_SHARE_DLQ", "wardrobe-shares-dlq")  # embedded queue only; SQS has its RedrivePolicy
+    max_receive_count = integer("WARDROBE_MAX_RECEIVE_COUNT", 3)  # embedded queue only
+    jwt_secret_name = text("WARDROBE_JWT_SECRET_NAME", "wardrobe/jwt-secret")  # SSM: /wardrobe/jwt-secret
+    jwt_issuer = optional_text("WARDROBE_JWT_ISSUER")  # checked when set
+    jwt_audience = optional_text("WARDROBE_JWT_AUDIENCE")  # checked when set
+    jwt_leeway_s = integer(default=120)
+    secret_cache_ttl_s = number(default=300.0)
+    idempotency_ttl_s = integer(default=24 * 3600)
+    applied_event_ttl_s = integer(default=15 * 24 * 3600)  # longer than SQS can keep a message (14 days)
+    max_body_bytes = integer(default=64 * 1024)
+    list_read_budget = integer(default=2000)  # items read at most to fill one filtered page
