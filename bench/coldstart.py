@@ -24,7 +24,7 @@ from lambdasmith.local.apigw import v2_event  # noqa: E402
 from tests.fakes.upstreams import FakeNuGet  # noqa: E402
 
 def seed(data_dir: str) -> None:
-    from lambdasmith.badges.app import open_store
+    from lambdasmith.badges.wiring import open_store
     from lambdasmith.badges.config import BadgesConfig
     from lambdasmith.badges.store import Repo
 

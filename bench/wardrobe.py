@@ -25,7 +25,8 @@ from lambdasmith.local.pump import sqs_record  # noqa: E402
 
 def seed(data_dir: str, items: int) -> str:
     os.environ["LAMBDASMITH_DATA_DIR"] = data_dir
-    from lambdasmith.wardrobe.api import mint_token, open_store
+    from lambdasmith.wardrobe.api import mint_token
+    from lambdasmith.wardrobe.wiring import open_store
     from lambdasmith.wardrobe.config import WardrobeConfig
 
     config = WardrobeConfig.from_env()

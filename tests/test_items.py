@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lambdasmith.items.app import ItemsProcessor, open_store
+from lambdasmith.items.app import ItemsProcessor
+from lambdasmith.items.wiring import open_store
 from lambdasmith.items.config import ItemsConfig
 from lambdasmith.kit.logs import Logger
 from lambdasmith.kit.metrics import Metrics

@@ -39,7 +39,7 @@ from lambdasmith.kit.metrics import Metrics
 from lambdasmith.kit.sqlite import Database
 from lambdasmith.kit.sqlite_queue import SqliteQueue
 from lambdasmith.local.pump import QueuePump
-from lambdasmith.wardrobe.api import open_share_queue, open_store
+from lambdasmith.wardrobe.wiring import open_share_queue, open_store
 from lambdasmith.wardrobe.config import WardrobeConfig
 from lambdasmith.wardrobe.store import IdempotencyMismatch, WardrobeStore, now_iso
 from lambdasmith.wardrobe.worker import ShareWorker

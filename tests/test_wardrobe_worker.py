@@ -17,7 +17,7 @@ from lambdasmith.kit.metrics import Metrics
 from lambdasmith.kit.queue import Message
 from lambdasmith.kit.sqlite import Database
 from lambdasmith.local.pump import failed_ids, sqs_record
-from lambdasmith.wardrobe.api import open_store
+from lambdasmith.wardrobe.wiring import open_store
 from lambdasmith.wardrobe.config import WardrobeConfig
 from lambdasmith.wardrobe.store import WardrobeStore, now_iso
 from lambdasmith.wardrobe.worker import ShareWorker

@@ -19,6 +19,7 @@ import time
 from lambdasmith.badges import shields
 from lambdasmith.badges.config import BadgesConfig
 from lambdasmith.badges.store import BadgeStore, DuplicateResult, NonceUsed, Repo
+from lambdasmith.badges.wiring import open_store
 from lambdasmith.kit.events import Request
 from lambdasmith.kit.logs import Logger
 from lambdasmith.kit.metrics import Metrics
@@ -288,24 +289,6 @@ def create_app(config: BadgesConfig, store: BadgeStore | None = None, source: An
         metrics.flush()
 
     return App(build_router(svc), logger=logger, cors_allow_headers=CORS_HEADERS, after=flush)
-
-
-def open_store(config: BadgesConfig) -> BadgeStore:
-    from lambdasmith.badges.store import NONCES, ORGS, RESULTS
-    from lambdasmith.kit.backends import open_secrets, open_table
-    from lambdasmith.kit.secrets import CachedSecrets
-
-    def table(spec, name):
-        return open_table(spec, name, backend=config.table_backend, data_dir=config.data_dir)
-
-    return BadgeStore(
-        table(RESULTS, config.results_table),
-        table(NONCES, config.nonces_table),
-        table(ORGS, config.orgs_table),
-        CachedSecrets(open_secrets(backend=config.secret_backend, data_dir=config.data_dir), ttl=config.secret_cache_ttl_s),
-        nonce_ttl_s=config.nonce_ttl_s,
-        result_ttl_s=config.result_ttl_s,
-    )
 
 
 handler = lambda_handler(lambda: create_app(BadgesConfig.from_env()))

@@ -51,7 +51,7 @@ def _entries(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def register_org(args: argparse.Namespace) -> int:
-    from lambdasmith.badges.app import open_store
+    from lambdasmith.badges.wiring import open_store
     from lambdasmith.badges.config import BadgesConfig
 
     try:

@@ -15,6 +15,7 @@ import json
 import time
 
 from lambdasmith.items.config import ItemsConfig
+from lambdasmith.items.wiring import open_store
 from lambdasmith.kit.logs import Logger
 from lambdasmith.kit.metrics import Metrics
 
@@ -194,14 +195,6 @@ class ItemsProcessor:
             write()
         except ValidationError as e:
             raise ClientError(400, f"item rejected: {e}") from None
-
-
-def open_store(config: ItemsConfig) -> ItemsStore:
-    from lambdasmith.items.store import ITEMS, ItemsStore
-    from lambdasmith.kit.backends import open_table
-
-    table = open_table(ITEMS, config.table, backend=config.table_backend, data_dir=config.data_dir)
-    return ItemsStore(table, config.idempotency_ttl_s)
 
 
 _processor: ItemsProcessor | None = None

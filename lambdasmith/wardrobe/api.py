@@ -19,6 +19,7 @@ from lambdasmith.kit.metrics import Metrics
 from lambdasmith.kit.responses import NO_STORE, Response, json_response
 from lambdasmith.kit.routing import App, HTTPError, Router, lambda_handler
 from lambdasmith.wardrobe.config import WardrobeConfig
+from lambdasmith.wardrobe.wiring import ensure_local_secret, open_share_queue, open_store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -299,21 +300,6 @@ def build_router(svc: WardrobeService) -> Router:
     return r
 
 
-def open_store(config: WardrobeConfig) -> WardrobeStore:
-    from lambdasmith.kit.backends import open_table
-    from lambdasmith.wardrobe.store import WARDROBE, WardrobeStore
-
-    table = open_table(WARDROBE, config.table, backend=config.table_backend, data_dir=config.data_dir)
-    return WardrobeStore(table, idempotency_ttl_s=config.idempotency_ttl_s, applied_event_ttl_s=config.applied_event_ttl_s)
-
-
-def open_share_queue(config: WardrobeConfig) -> Queue:
-    from lambdasmith.kit.backends import open_queue
-
-    return open_queue(config.share_queue, backend=config.queue_backend, data_dir=config.data_dir,
-                      dlq=config.share_dlq, max_receive_count=config.max_receive_count)  # fmt: skip
-
-
 def create_app(config: WardrobeConfig, store: WardrobeStore | None = None, secrets: SecretStore | None = None,
                queue: Queue | None = None) -> App:  # fmt: skip
     from lambdasmith.kit.backends import open_secrets
@@ -336,20 +322,6 @@ def create_app(config: WardrobeConfig, store: WardrobeStore | None = None, secre
 
 
 handler = lambda_handler(lambda: create_app(WardrobeConfig.from_env()))
-
-
-def ensure_local_secret(config: WardrobeConfig) -> str:
-    """On one machine, make the JWT secret on first use (on AWS it is an SSM parameter)."""
-    import secrets as random_secrets
-
-    from lambdasmith.kit.backends import open_secrets
-
-    store = open_secrets(backend=config.secret_backend, data_dir=config.data_dir)
-    value = store.get(config.jwt_secret_name)
-    if not value:
-        value = random_secrets.token_urlsafe(48)
-        store.put(config.jwt_secret_name, value)
-    return value
 
 
 def mint_token(config: WardrobeConfig, user: str, ttl_s: int = 24 * 3600) -> str:

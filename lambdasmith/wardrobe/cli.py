@@ -50,7 +50,7 @@ def dead_letters(args: argparse.Namespace) -> int:
     """List: every message in the DLQ, left there. Re-drive: each one sent back to the share queue
     (as a new message, receive count reset) and only then deleted from the DLQ."""
     from lambdasmith.kit.backends import open_queue
-    from lambdasmith.wardrobe.api import open_share_queue
+    from lambdasmith.wardrobe.wiring import open_share_queue
 
     config = _config(args)
     if config.queue_backend != "sqlite":

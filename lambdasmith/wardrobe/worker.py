@@ -89,7 +89,7 @@ _worker: ShareWorker | None = None
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     global _worker
     if _worker is None:
-        from lambdasmith.wardrobe.api import open_store
+        from lambdasmith.wardrobe.wiring import open_store
 
         _worker = ShareWorker(open_store(WardrobeConfig.from_env()), Logger("wardrobe-worker"), Metrics("Wdrbe", "wardrobe-worker"))
     return _worker.handle(event, context)
