@@ -153,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--visibility-timeout", type=int, default=30)
     args = p.parse_args(argv)
     q = open_queue(args.queue, data_dir=args.data_dir, dlq=args.dlq, max_receive_count=args.max_receive_count)
-    pump = QueuePump(q, invocation.Function(args.handler.partition(":")[0], args.handler),
-                     visibility_timeout_s=args.visibility_timeout)
+    worker = invocation.Function(args.handler.partition(":")[0], args.handler)
+    worker.handler()  # imported before pumping: a bad handler stops here
+    pump = QueuePump(q, worker, visibility_timeout_s=args.visibility_timeout)
     print(f"pumping {args.queue} into {args.handler}", flush=True)
     pump.run()
     return 0

@@ -49,16 +49,17 @@ def _systems() -> dict[str, tuple[Service, Function]]:
 
 
 def _shell_offset() -> int:
+    """The one port of every Function URL (the first path segment names the function)."""
     offsets = {fn.port_offset for svc in SERVICES for fn in svc.functions if fn.payload == FUNCTION_URL}
-    if len(offsets) != 1:
+    if len(offsets) != 1 or None in offsets:
         raise ValueError(f"the Function URLs need one port offset, not {sorted(offsets, key=str)}")
-    return offsets.pop()  # type: ignore[return-value]
+    return int(offsets.pop() or 0)
 
 
 _SERVED = _systems()
 SYSTEMS: dict[str, tuple[int, str, str]] = {
     # name: (port offset, "module:attribute" of the Lambda handler, API Gateway payload version)
-    name: (fn.port_offset, fn.handler, PAYLOAD_VERSION[fn.payload]) for name, (svc, fn) in _SERVED.items()
+    name: (int(fn.port_offset or 0), fn.handler, PAYLOAD_VERSION[fn.payload]) for name, (_, fn) in _SERVED.items()
 }
 
 PLATFORM: dict[str, int] = {
