@@ -3,11 +3,12 @@
     python3 deploy/build.py [badges|wardrobe|items|shell|all] [--out DIR] [--jq PATH]   (default all; make build)
 
 Ships our code only, and per service only what its handlers can import: the modules of the
-`lambdasmith` package reachable from the handler modules through `import` statements (lazy ones
-inside functions and TYPE_CHECKING blocks included), with the packages around them; no
-third-party packages, nothing from the dev tree's __pycache__. A service's EXCLUDED modules (the
-local platform, CLIs, the other services) must never be reachable: the build refuses to run if a
-shipped module imports one. Bytecode is compiled only by an interpreter of the runtime's version
+`lambdasmith` package reachable from the handler modules of its manifest (lambdasmith/<service>/
+service.py) through `import` statements (lazy ones inside functions and TYPE_CHECKING blocks
+included), with the packages around them; no third-party packages, nothing from the dev tree's
+__pycache__. A service's excluded modules (the local platform, the files its manifest marks
+never-deployed such as CLIs, the other services) must never be reachable: the build refuses to
+run if a shipped module imports one. Bytecode is compiled only by an interpreter of the runtime's version
 (the template's `Runtime`): Lambda's /var/task is read-only, so sources alone are compiled again
 on every cold start, while a .pyc of another version is ignored. The zip is deterministic: sorted
 entries, fixed times and modes. Standard library only, so any python3 can run it.
@@ -27,43 +28,49 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "lambdasmith"
+# The services, their handlers and what they must not ship come from the service manifests
+# (lambdasmith/<service>/service.py): pure data, standard library only, so a bare python3 reads them.
+sys.path.insert(0, str(ROOT))
+from lambdasmith.services import SERVICES as MANIFESTS  # noqa: E402
+
 # Never imported by a deployed function: the local platform and the CLI (checked below).
 COMMON_EXCLUDED = (
     "lambdasmith/local/",
     "lambdasmith/cli.py",
     "lambdasmith/__main__.py",
 )
+NOTES = {"badges": "BadgeSmith's .NET package: ~6 MB"}  # printed after the zip's size
 
 
 class Service:
-    """One deployable service: its SAM template (handlers and runtime come from there) and the
-    package paths its code must never reach. A path ending in "/" stands for a whole package."""
+    """One deployable Python service, from its manifest: its SAM template (the runtime comes from
+    there), its handler modules, and the package paths its code must never reach — the local
+    platform, its manifest's never-deployed files (CLIs, CI clients), the other services. A path
+    ending in "/" stands for a whole package."""
 
-    def __init__(self, name: str, excluded: tuple[str, ...], note: str = ""):
-        self.name = name
-        self.template = ROOT / "deploy" / name / "template.yaml"
-        self.excluded = COMMON_EXCLUDED + excluded
-        self.note = note  # printed after the zip's size
+    def __init__(self, manifest, others: tuple[str, ...]):
+        self.name = manifest.name
+        self.manifest = manifest
+        self.template = ROOT / manifest.template
+        self.excluded = COMMON_EXCLUDED + tuple(manifest.never_deployed) + others
+        self.note = NOTES.get(manifest.name, "")
+
+    @property
+    def handler_modules(self) -> list[str]:
+        return sorted({fn.module for fn in self.manifest.functions if fn.runtime == "python"})
 
 
-SERVICES = {
-    "badges": Service(
-        "badges",
-        # the CI client (push, reports) and the CLI; the other service
-        ("lambdasmith/badges/cli.py", "lambdasmith/badges/push.py", "lambdasmith/badges/reports.py",
-         "lambdasmith/wardrobe/"),
-        note="BadgeSmith's .NET package: ~6 MB",
-    ),
-    "wardrobe": Service("wardrobe", ("lambdasmith/wardrobe/cli.py", "lambdasmith/badges/")),
-    "items": Service("items", ("lambdasmith/badges/", "lambdasmith/wardrobe/")),
-}
-TEMPLATE = SERVICES["badges"].template
-EXCLUDED = SERVICES["badges"].excluded
+def _services() -> dict[str, Service]:
+    python = [m for m in MANIFESTS if m.package]
+    return {m.name: Service(m, tuple(o.package for o in python if o is not m)) for m in python}
+
+
+SERVICES = _services()
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say
 TASK_ROOT = "/var/task"  # where Lambda unpacks the code: the path tracebacks should show
 
 
-def runtime_version(template: Path = TEMPLATE) -> tuple[int, int]:
+def runtime_version(template: Path) -> tuple[int, int]:
     """The python version of the template's functions (they must all use the same one)."""
     found = set(re.findall(r"^\s*Runtime:\s*python(\d+)\.(\d+)\s*$", template.read_text(encoding="utf-8"), re.M))
     if not found:
@@ -74,15 +81,12 @@ def runtime_version(template: Path = TEMPLATE) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def handler_modules(template: Path = TEMPLATE) -> list[str]:
-    """The modules of the template's `Handler: package.module.function` lines, sorted."""
-    found = re.findall(r"^\s*Handler:\s*([\w.]+)\.\w+\s*$", template.read_text(encoding="utf-8"), re.M)
-    if not found:
-        raise SystemExit(f"build: no Handler in {template}")
-    return sorted(set(found))
+def handler_modules(service: str) -> list[str]:
+    """The modules of the service's handlers (its manifest), sorted."""
+    return SERVICES[service].handler_modules
 
 
-def is_excluded(rel: str, excluded: tuple[str, ...] = EXCLUDED) -> bool:
+def is_excluded(rel: str, excluded: tuple[str, ...]) -> bool:
     return any(rel == e or (e.endswith("/") and rel.startswith(e)) for e in excluded)
 
 
@@ -130,16 +134,16 @@ def _files_of(module: str, files: set[str]) -> list[str]:
     return out
 
 
-def shipped_sources(src_root: Path = ROOT, service: str = "badges") -> list[str]:
+def shipped_sources(src_root: Path, service: str) -> list[str]:
     """What the service's handlers can import, as sorted posix paths relative to src_root: the
     package modules reachable from the handler modules (an excluded one is not followed: see
     excluded_imports), and the data files sitting next to a shipped package's __init__.py."""
     svc = SERVICES[service]
     files = _package_files(src_root)
     todo = []
-    for module in handler_modules(svc.template):
+    for module in svc.handler_modules:
         if _module_file(module, files) is None:
-            raise SystemExit(f"build: handler module {module} ({svc.template.name}) is not in {src_root / PACKAGE}")
+            raise SystemExit(f"build: handler module {module} ({svc.manifest.name}'s manifest) is not in {src_root / PACKAGE}")
         todo.append(module)
     shipped: set[str] = set()
     while todo:
@@ -157,7 +161,7 @@ def shipped_sources(src_root: Path = ROOT, service: str = "badges") -> list[str]
     return sorted(shipped)
 
 
-def excluded_imports(src_root: Path, shipped: list[str], excluded: tuple[str, ...] = EXCLUDED) -> list[str]:
+def excluded_imports(src_root: Path, shipped: list[str], excluded: tuple[str, ...]) -> list[str]:
     """`file: module` for every import in a shipped module of an excluded one (even lazy ones)."""
     everything = _package_files(src_root)
     problems = []
@@ -206,7 +210,7 @@ def write_zip(tree: Path, target: Path, executable: frozenset[str] = frozenset()
     os.replace(tmp, target)
 
 
-def build(out_root: Path, src_root: Path = ROOT, template: Path | None = None, service: str = "badges") -> dict:
+def build(out_root: Path, service: str, src_root: Path = ROOT, template: Path | None = None) -> dict:
     """Build one service into out_root/<service>/ and out_root/<service>.zip. `template` replaces
     the service's own for the runtime version only (handlers always come from the service's)."""
     svc = SERVICES[service]
@@ -314,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         for z in r["zips"].values():
             print(f"{z}: {z.stat().st_size / 1024:.1f} KB")
     for service in SERVICES if args.service == "all" else [s for s in [args.service] if s in SERVICES]:
-        r = build(Path(args.out).resolve(), service=service)
+        r = build(Path(args.out).resolve(), service)
         rt = "python%d.%d" % r["runtime"]
         if r["compiled_with"]:
             how = f"sources + .pyc compiled by {r['compiled_with']} for {rt}"

@@ -303,9 +303,8 @@ def test_build_without_a_service_builds_every_service(tmp_path: Path) -> None:
 
 def test_each_service_builds_from_its_own_templates_handlers() -> None:
     b = load_build_module()
-    assert b.handler_modules(b.SERVICES["badges"].template) == ["lambdasmith.badges.app"]
-    assert b.handler_modules(b.SERVICES["wardrobe"].template) == ["lambdasmith.wardrobe.api",
-                                                                  "lambdasmith.wardrobe.worker"]
+    assert b.handler_modules("badges") == ["lambdasmith.badges.app"]
+    assert b.handler_modules("wardrobe") == ["lambdasmith.wardrobe.api", "lambdasmith.wardrobe.worker"]
     for svc in b.SERVICES.values():
         fns = [r["Properties"] for r in cfnlint.decode.decode(str(svc.template))[0]["Resources"].values()
                if r["Type"] == "AWS::Serverless::Function"]
@@ -328,9 +327,9 @@ def test_zip_holds_our_code_only(built: tuple[Path, str]) -> None:
     assert names == on_disk  # sorted, and exactly the CodeUri directory
     assert all(n.startswith("lambdasmith/") for n in names)
     assert not [n for n in names if "tests/" in n or "site-packages" in n or n.endswith(".dist-info")]
-    tag = "." + ("cpython-%d%d" % load_build_module().runtime_version()) + ".pyc"
+    tag = "." + ("cpython-%d%d" % load_build_module().runtime_version(TEMPLATE)) + ".pyc"
     assert all(n.endswith(tag) for n in names if n.endswith(".pyc")), "only the runtime's bytecode"
-    for rel in load_build_module().EXCLUDED:
+    for rel in load_build_module().SERVICES["badges"].excluded:
         assert not [n for n in names if n == rel or n.startswith(rel)], rel
     # Only what the handler can import: the wardrobe and its kit modules stay out. (The table
     # port's cursors, kit/table/cursors.py, ship: every table backend encodes its pages there.)
@@ -348,14 +347,14 @@ def snapshot(tmp_path: Path) -> Path:
 def test_build_is_deterministic(tmp_path: Path) -> None:
     b = load_build_module()
     src = snapshot(tmp_path)
-    first = b.build(tmp_path / "one", src_root=src)
-    second = b.build(tmp_path / "two", src_root=src)
+    first = b.build(tmp_path / "one", "badges", src_root=src)
+    second = b.build(tmp_path / "two", "badges", src_root=src)
     assert first["zip"].read_bytes() == second["zip"].read_bytes()
 
 
 def test_the_real_tree_ships_nothing_that_imports_an_excluded_module() -> None:
     b = load_build_module()
-    assert b.excluded_imports(ROOT, b.shipped_sources(ROOT)) == []
+    assert b.excluded_imports(ROOT, b.shipped_sources(ROOT, "badges"), b.SERVICES["badges"].excluded) == []
 
 
 def test_the_import_check_catches_an_excluded_import(tmp_path: Path) -> None:
@@ -371,7 +370,7 @@ def test_the_import_check_catches_an_excluded_import(tmp_path: Path) -> None:
     }.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
-    problems = b.excluded_imports(tmp_path, b.shipped_sources(tmp_path))
+    problems = b.excluded_imports(tmp_path, b.shipped_sources(tmp_path, "badges"), b.SERVICES["badges"].excluded)
     assert problems == ["lambdasmith/badges/app.py: lambdasmith.badges.push",
                         "lambdasmith/badges/store.py: lambdasmith.badges.reports"]
 
@@ -506,10 +505,10 @@ def test_bytecode_is_shipped_and_used_when_built_by_the_runtime_version(tmp_path
     here = "python%d.%d" % sys.version_info[:2]
     tpl = tmp_path / "template.yaml"
     tpl.write_text(TEMPLATE.read_text(encoding="utf-8").replace(
-        "Runtime: python%d.%d" % b.runtime_version(), f"Runtime: {here}"), encoding="utf-8")
+        "Runtime: python%d.%d" % b.runtime_version(TEMPLATE), f"Runtime: {here}"), encoding="utf-8")
     src = snapshot(tmp_path)
-    first = b.build(tmp_path / "one", src_root=src, template=tpl)
-    second = b.build(tmp_path / "two", src_root=src, template=tpl)
+    first = b.build(tmp_path / "one", "badges", src_root=src, template=tpl)
+    second = b.build(tmp_path / "two", "badges", src_root=src, template=tpl)
     assert first["compiled_with"] and first["runtime"] == sys.version_info[:2]
     assert first["zip"].read_bytes() == second["zip"].read_bytes()
     code = first["dir"]
@@ -525,8 +524,8 @@ def test_sources_only_when_no_interpreter_matches_the_runtime(tmp_path: Path) ->
     b = load_build_module()
     tpl = tmp_path / "template.yaml"
     tpl.write_text(TEMPLATE.read_text(encoding="utf-8").replace(
-        "Runtime: python%d.%d" % b.runtime_version(), "Runtime: python3.99"), encoding="utf-8")
-    r = b.build(tmp_path / "out", template=tpl)
+        "Runtime: python%d.%d" % b.runtime_version(TEMPLATE), "Runtime: python3.99"), encoding="utf-8")
+    r = b.build(tmp_path / "out", "badges", template=tpl)
     assert r["compiled_with"] is None
     assert not list(r["dir"].rglob("*.pyc"))
 
@@ -868,8 +867,8 @@ def test_wardrobe_zip_holds_only_what_its_handlers_import(built_wardrobe: tuple[
 def test_wardrobe_build_is_deterministic(tmp_path: Path) -> None:
     b = load_build_module()
     src = snapshot(tmp_path)
-    first = b.build(tmp_path / "one", src_root=src, service="wardrobe")
-    second = b.build(tmp_path / "two", src_root=src, service="wardrobe")
+    first = b.build(tmp_path / "one", "wardrobe", src_root=src)
+    second = b.build(tmp_path / "two", "wardrobe", src_root=src)
     assert first["zip"].read_bytes() == second["zip"].read_bytes()
 
 
@@ -924,7 +923,7 @@ def test_the_wardrobe_build_refuses_to_ship_badges_code_or_a_missing_handler(tmp
     assert problems == ["lambdasmith/wardrobe/api.py: lambdasmith.badges",
                         "lambdasmith/wardrobe/api.py: lambdasmith.badges.app"]
     with pytest.raises(SystemExit, match="import excluded"):
-        b.build(tmp_path / "out", src_root=tmp_path, service="wardrobe")
+        b.build(tmp_path / "out", "wardrobe", src_root=tmp_path)
 
 
 # ------------------------------------------------------------------ wardrobe: the built code on the stack's resources

@@ -6,7 +6,10 @@ import sys
 
 import pytest
 
-HANDLERS = ["lambdasmith.badges.app", "lambdasmith.wardrobe.api", "lambdasmith.wardrobe.worker", "lambdasmith.items.app"]
+from lambdasmith.services import python_functions
+
+# Every Python handler module of the service manifests (badges.app, wardrobe.api, wardrobe.worker, items.app).
+HANDLERS = sorted({fn.module for fn in python_functions().values()})
 
 PROBE = r"""
 import json, sys, sysconfig

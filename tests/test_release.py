@@ -27,6 +27,7 @@ from cfnlint.config import ManualArgs
 
 from lambdasmith.items.config import ItemsConfig
 from lambdasmith.items.store import ITEMS
+from lambdasmith.services import python_functions
 from tests.test_deploy import AWS_CALL_SPY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -711,7 +712,7 @@ def importlib_build():
 # The handler of each function answers each sample event, in a process of its own.
 ANSWER = r"""
 import json, sys
-from lambdasmith.local.functions import load
+from lambdasmith.local.invocation import load_handler as load
 
 class Context:
     aws_request_id = "smoke-request"
@@ -724,8 +725,8 @@ answer = load(sys.argv[1])(json.load(open(sys.argv[2])), Context())
 print(json.dumps(answer.get("statusCode", "-") if isinstance(answer, dict) else "-"))
 """
 
-HANDLERS = {"ItemsFunction": "lambdasmith.items.app:handler", "BadgesFunction": "lambdasmith.badges.app:handler",
-            "ApiFunction": "lambdasmith.wardrobe.api:handler", "WorkerFunction": "lambdasmith.wardrobe.worker:handler"}
+# The handler of each template function, by its logical id, from the service manifests.
+HANDLERS = {fn.resource: fn.handler for fn in python_functions().values()}
 
 
 def test_each_smoke_event_gets_the_expected_answer_from_its_handler(

@@ -5,39 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
-MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
-
-LambdaHandler = Callable[[dict[str, Any], Any], Any]
-
-
-@dataclass
-class Context:
-    """The Lambda context object, as handlers read it."""
-
-    function_name: str
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    memory_limit_in_mb: int = 128
-    timeout_s: float = 30.0
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        region = os.environ.get("AWS_REGION", "us-east-1")
-        return f"arn:aws:lambda:{region}:000000000000:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
-
+from lambdasmith.local.invocation import ACCOUNT
 
 _TEXT_TYPES = ("application/json", "application/xml", "application/x-www-form-urlencoded", "text/")
 
@@ -86,7 +60,7 @@ def v2_event(
         "rawQueryString": query,
         "headers": merged,
         "requestContext": {
-            "accountId": "000000000000",
+            "accountId": ACCOUNT,
             "apiId": "local",
             "domainName": host,
             "domainPrefix": host.split(".")[0],

@@ -44,15 +44,17 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import unquote
 
 from lambdasmith.local.apigw import HttpResult, v2_event, v2_result
+from lambdasmith.local.function_server import RequestHandler
+from lambdasmith.local.invocation import Outcome
 from lambdasmith.local.runtime_api import Invocation, RuntimeEmulator
-from lambdasmith.local.serve import _RequestHandler
+from lambdasmith.shell.service import EXAMPLES_DIR
 
 if TYPE_CHECKING:
-    from lambdasmith.local.invoke import Outcome
+    from lambdasmith.manifest import Function
 
 SHELL_FUNCTIONS_ENV = "LAMBDASMITH_SHELL_FUNCTIONS"
 PACKAGE = Path(__file__).resolve().parents[1]  # lambdasmith/
-EXAMPLES = PACKAGE / "shell" / "examples"
+EXAMPLES = PACKAGE / EXAMPLES_DIR
 BOOTSTRAP = PACKAGE / "shell" / "runtime" / "bootstrap"
 TAIL_BYTES = 4096
 
@@ -62,16 +64,19 @@ def default_bootstrap() -> list[str]:
 
 
 def default_config() -> dict[str, Any]:
-    """The examples of the shell runtime, as a configuration file would declare them."""
+    """The shell functions of the manifest (lambdasmith/shell/service.py), as a configuration file
+    would declare them."""
+    from lambdasmith.shell.service import SERVICE
+
     task_root = str(EXAMPLES)
-    return {
-        "functions": {
-            "health": {"handler": "health.run", "task_root": task_root, "env": {}, "timeout_s": 10},
-            "echo_request": {"handler": "echo_request.run", "task_root": task_root, "env": {}, "timeout_s": 10},
-            "github_traffic": {"handler": "github_traffic.run", "task_root": task_root,
-                               "env": {"GITHUB_API_URL": "https://api.github.com"}, "timeout_s": 10},  # fmt: skip
-        }
-    }
+
+    def spec(fn: Function) -> dict[str, Any]:
+        out: dict[str, Any] = {"handler": fn.handler, "task_root": task_root, "env": dict(fn.local_env)}
+        if fn.local_timeout_s is not None:
+            out["timeout_s"] = fn.local_timeout_s
+        return out
+
+    return {"functions": {fn.name: spec(fn) for fn in SERVICE.functions}}
 
 
 @dataclass
@@ -219,8 +224,8 @@ class FunctionUrlServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
 
-class _UrlRequestHandler(_RequestHandler):
-    """serve.py's request handling (keep-alive, bounded bodies, the access log); the invocation
+class _UrlRequestHandler(RequestHandler):
+    """The function servers' request handling (keep-alive, bounded bodies, the access log); the invocation
     goes to the function named by the first path segment."""
 
     server: FunctionUrlServer  # type: ignore[assignment]
@@ -245,8 +250,6 @@ class _UrlRequestHandler(_RequestHandler):
 
 def invoke_runners(functions: ShellFunctions | None = None) -> dict[str, Callable[[bytes, str, str | None], Outcome]]:
     """For the Invoke API: each shell function as `run(payload, request_id, client_context_json)`."""
-    from lambdasmith.local.invoke import Outcome
-
     registry = functions or shell_functions()
 
     def runner(name: str) -> Callable[[bytes, str, str | None], Outcome]:

@@ -3,7 +3,7 @@
     POST /2015-03-31/functions/{FunctionName}/invocations[?Qualifier=…]
 
 what `aws lambda invoke --endpoint-url …`, boto3 and the other SDKs call, for every function of
-the registry (`lambdasmith.local.functions.FUNCTIONS`). FunctionName may be a name,
+the registry (the Python functions of the service manifests, `lambdasmith.services`). FunctionName may be a name,
 `name:qualifier`, a partial ARN (`ACCOUNT:function:name`) or a full ARN; qualifiers are accepted
 and ignored (every call runs `$LATEST`).
 
@@ -26,8 +26,9 @@ and ignored (every call runs `$LATEST`).
   `RequestTooLargeException`: the `x-amzn-ErrorType` header and `{"Type","message"}` body the
   SDKs and the CLI turn into those exceptions.
 
-Each invocation writes Lambda's `START` / `END` / `REPORT` lines to stderr (`Init Duration` on the
-first one of a function: the time it took to import its handler). Functions run on threads of
+Each invocation runs through `lambdasmith.local.invocation`, which writes Lambda's `START` / `END` /
+`REPORT` lines to stderr (`Init Duration` on the first one of a function: the time it took to
+import its handler). Functions run on threads of
 this process, so what a function prints is told apart by thread: `sys.stdout` and `sys.stderr` are
 wrapped once by a proxy that writes through to the real stream and also appends to the capture of
 the invocation running on the writing thread, if any.
@@ -39,9 +40,7 @@ functions to the registry served here (a name given there replaces the registry'
 from __future__ import annotations
 
 import base64
-import binascii
 import heapq
-import importlib
 import json
 import math
 import os
@@ -49,7 +48,6 @@ import socketserver
 import sys
 import threading
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -58,17 +56,23 @@ from urllib.parse import parse_qs, unquote
 
 from lambdasmith.kit.backends import open_queue
 from lambdasmith.kit.queue.port import Message, Queue, message_size
-from lambdasmith.local.apigw import Context
-from lambdasmith.local.functions import FUNCTIONS
+from lambdasmith.local import invocation
+from lambdasmith.local.invocation import (
+    LATEST,
+    MAX_ASYNC_PAYLOAD,
+    MAX_SYNC_PAYLOAD,
+    ClientContext,
+    Outcome,
+    decode_client_context,
+    function_arn,
+    parse_function_name,
+)
+
+__all__ = ["AsyncWorker", "Function", "InvokeServer", "Reply", "Runner", "invoke", "registry"]
 
 EXTRA_FUNCTIONS_ENV = "LAMBDASMITH_EXTRA_FUNCTIONS"
 RETRY_DELAY_ENV = "LAMBDASMITH_ASYNC_RETRY_DELAY"
 
-ACCOUNT = "000000000000"
-MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # 6291456: Lambda's synchronous request limit
-MAX_ASYNC_PAYLOAD = 256 * 1024  # Event invocations: what one queue message holds (MAX_MESSAGE_BYTES)
-MAX_RESPONSE = 6 * 1024 * 1024
-MAX_CLIENT_CONTEXT = 3583  # bytes of base64, as Lambda limits it
 TAIL_BYTES = 4096
 ATTEMPTS = 3  # an async event: the first try and two retries
 DLQ_ERROR_BYTES = 1024  # ErrorMessage attribute, truncated (AWS keeps it short as well)
@@ -79,34 +83,16 @@ MAX_LINE = 65536  # bytes of a request or header line
 MAX_HEADERS = 100
 TOO_LARGE = f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation"
 
-LATEST = "$LATEST"
 INVOKE_PREFIX = "/2015-03-31/functions/"
 INVOKE_SUFFIX = "/invocations"
 
 
-def region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-
-
-def function_arn(name: str, qualifier: str | None = None) -> str:
-    arn = f"arn:aws:lambda:{region()}:{ACCOUNT}:function:{name}"
-    return f"{arn}:{qualifier}" if qualifier else arn
-
-
-def parse_function_name(raw: str) -> tuple[str, str | None]:
-    """`name`, `name:q`, `ACCOUNT:function:name[:q]`, `arn:aws:lambda:R:A:function:name[:q]` → (name, q)."""
-    parts = raw.split(":")
-    if raw.startswith("arn:"):
-        parts = parts[5:] if len(parts) > 6 and parts[5] == "function" else []
-        return (parts[1], parts[2] if len(parts) > 2 else None) if parts else ("", None)
-    if len(parts) >= 3 and parts[1] == "function":  # partial ARN
-        return parts[2], parts[3] if len(parts) > 3 else None
-    return parts[0], parts[1] if len(parts) > 1 else None
-
-
 def registry(env: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """The project's functions plus LAMBDASMITH_EXTRA_FUNCTIONS (`name=module:attr,…`)."""
-    refs = dict(FUNCTIONS)
+    """The project's Python functions (from the service manifests) plus LAMBDASMITH_EXTRA_FUNCTIONS
+    (`name=module:attr,…`)."""
+    from lambdasmith.services import python_functions
+
+    refs = {name: fn.handler for name, fn in python_functions().items()}
     for entry in (env.get(EXTRA_FUNCTIONS_ENV) or "").split(","):
         if not entry.strip():
             continue
@@ -177,140 +163,22 @@ def _ensure_tee() -> None:
         sys.stderr = _ThreadTee(sys.stderr)  # type: ignore[assignment]
 
 
-def _max_memory_mb() -> int:
-    try:
-        import resource
-    except ImportError:  # not on this platform
-        return 0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss // (1024 * 1024) if sys.platform == "darwin" else rss // 1024
-
-
-# ---------------------------------------------------------------------------- context
-
-
-class Client:
-    """`context.client_context.client`, as the Python runtime builds it."""
-
-    __slots__ = ("installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name")
-
-    def __init__(self, fields: dict[str, Any]):
-        for name in self.__slots__:
-            setattr(self, name, fields.get(name))
-
-
-class ClientContext:
-    """`context.client_context`: the caller's `X-Amz-Client-Context`, decoded."""
-
-    __slots__ = ("client", "custom", "env", "raw")
-
-    def __init__(self, fields: dict[str, Any]):
-        self.raw = json.dumps(fields)  # as a custom runtime gets it (Lambda-Runtime-Client-Context)
-        client = fields.get("client")
-        self.client = Client(client) if isinstance(client, dict) else None
-        self.custom = fields.get("custom")
-        self.env = fields.get("env")
-
-
-@dataclass
-class InvokeContext(Context):
-    """The Lambda context of a direct invocation: adds the client context and the ARN the
-    caller used (with its qualifier)."""
-
-    client_context: ClientContext | None = None
-    identity: Any = None
-    qualifier: str | None = None
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return function_arn(self.function_name, self.qualifier)
-
-
-def decode_client_context(raw: str) -> ClientContext:
-    """`X-Amz-Client-Context`: base64 of a JSON object, or ValueError."""
-    if len(raw) > MAX_CLIENT_CONTEXT:
-        raise ValueError(f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes")
-    try:
-        fields = json.loads(base64.b64decode(raw, validate=True))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ValueError("Client context must be a valid Base64-encoded JSON object.") from None
-    if not isinstance(fields, dict):
-        raise ValueError("Client context must be a valid Base64-encoded JSON object.")
-    return ClientContext(fields)
-
-
 # ---------------------------------------------------------------------------- functions
 
 
-class InitError(Exception):
-    """The handler could not be loaded; Lambda's errorType for it (`Runtime.…`)."""
-
-    def __init__(self, error_type: str, message: str):
-        super().__init__(message)
-        self.error_type = error_type
-
-
-Runner = Callable[[bytes, str, "str | None"], "Outcome"]
+Runner = Callable[[bytes, str, "str | None"], Outcome]
 """A function with an execution environment of its own (a custom runtime behind the Runtime API
 emulator): `run(raw event JSON, request id, client context JSON)` → its outcome. It writes its
 own START / END / REPORT lines; the outcome's `log_tail` is its log."""
 
 
-class Function:
-    """One function of the registry: its handler, imported on the first invocation (the cold
-    start, timed for `Init Duration`); a failed import is tried again on the next invocation.
-    With a `runner`, the function runs there instead (`ref` is then only a label)."""
+class Function(invocation.Function):
+    """One function of the registry (`lambdasmith.local.invocation.Function`); with a `runner`,
+    it runs there instead (`ref` is then only a label)."""
 
     def __init__(self, name: str, ref: str, runner: Runner | None = None):
-        self.name = name
-        self.ref = ref
+        super().__init__(name, ref)
         self.runner = runner
-        self._handler: Callable[[Any, Any], Any] | None = None
-        self._lock = threading.Lock()
-        self.log_stream = ""  # one per execution environment, named when it starts
-
-    def handler(self) -> tuple[Callable[[Any, Any], Any], float | None]:
-        """The handler, and the init time in ms when this call loaded it."""
-        handler = self._handler
-        if handler is not None:
-            return handler, None
-        with self._lock:
-            if self._handler is not None:
-                return self._handler, None
-            started = time.perf_counter()
-            module, _, attr = self.ref.partition(":")
-            try:
-                handler = getattr(importlib.import_module(module), attr, None)
-            except ImportError as e:
-                raise InitError("Runtime.ImportModuleError", f"Unable to import module '{module}': {e}") from None
-            except SyntaxError as e:
-                raise InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module}': {e}") from None
-            except Exception as e:  # the module raised while it was imported
-                raise InitError(type(e).__name__, f"Unable to import module '{module}': {e}") from None
-            if not callable(handler):
-                raise InitError("Runtime.HandlerNotFound", f"Handler '{attr}' missing on module '{module}'")
-            self._handler = handler
-            self.log_stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{LATEST}]{uuid.uuid4().hex}"
-            return handler, (time.perf_counter() - started) * 1000
-
-
-@dataclass
-class Outcome:
-    """One invocation's answer: the JSON payload, and the function error (Unhandled) if any."""
-
-    request_id: str
-    payload: bytes
-    function_error: str | None = None
-    error_message: str = ""
-    log_tail: bytes | None = None
-    init_ms: float | None = None
-    duration_ms: float = 0.0
-
-
-def error_payload(request_id: str, error_type: str, message: str, stack: list[str]) -> bytes:
-    return json.dumps(
-        {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": stack}
-    ).encode()
 
 
 def invoke(
@@ -323,8 +191,9 @@ def invoke(
     tail: bool = False,
     raw: bytes | None = None,
 ) -> Outcome:
-    """Run `fn` on this thread as Lambda would: START, the handler, END and REPORT on stderr.
-    `raw`: the event as the caller sent it (what a function with a runner gets)."""
+    """Run `fn` on this thread (`lambdasmith.local.invocation.invoke`: START, the handler, END and
+    REPORT on stderr), its log captured for `tail`. `raw`: the event as the caller sent it (what
+    a function with a runner gets)."""
     _ensure_tee()
     request_id = request_id or str(uuid.uuid4())
     if fn.runner is not None:
@@ -336,64 +205,12 @@ def invoke(
     capture = _Capture() if tail else None
     _capturing.capture = capture
     try:
-        sys.stderr.write(f"START RequestId: {request_id} Version: {LATEST}\n")
-        outcome = _run(fn, event, request_id, qualifier, client_context)
-        duration = outcome.duration_ms
-        report = (
-            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
-            f"Billed Duration: {max(1, math.ceil(duration))} ms\tMemory Size: 128 MB\t"
-            f"Max Memory Used: {_max_memory_mb()} MB"
-        )
-        if outcome.init_ms is not None:
-            report += f"\tInit Duration: {outcome.init_ms:.2f} ms"
-        sys.stderr.write(f"END RequestId: {request_id}\n{report}\t\n")
+        outcome = invocation.invoke(fn, event, request_id=request_id, qualifier=qualifier, client_context=client_context)
     finally:
         _capturing.capture = None
     if capture is not None:
         outcome.log_tail = capture.tail()
     return outcome
-
-
-def _run(fn: Function, event: Any, request_id: str, qualifier: str | None, client_context: ClientContext | None) -> Outcome:
-    try:
-        handler, init_ms = fn.handler()
-    except InitError as e:
-        sys.stderr.write(f"[ERROR] {e.error_type}: {e}\n")
-        return Outcome(request_id, error_payload(request_id, e.error_type, str(e), []), "Unhandled", str(e))
-    ctx = InvokeContext(
-        fn.name,
-        aws_request_id=request_id,
-        log_group_name=f"/aws/lambda/{fn.name}",
-        log_stream_name=fn.log_stream,
-        client_context=client_context,
-        qualifier=qualifier,
-    )
-    started = time.perf_counter()
-    try:
-        result = handler(event, ctx)
-        try:
-            payload = json.dumps(result).encode()
-        except (TypeError, ValueError) as e:
-            error_type, message, stack = "Runtime.MarshalError", f"Unable to marshal response: {e}", []
-        else:
-            if len(payload) > MAX_RESPONSE:
-                error_type, stack = "Function.ResponseSizeTooLarge", []
-                message = f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."
-            else:
-                duration = (time.perf_counter() - started) * 1000
-                return Outcome(request_id, payload, init_ms=init_ms, duration_ms=duration)
-    except (Exception, SystemExit) as e:
-        # The handler's own frames only: drop this function's frame, the first of the traceback.
-        tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
-        stack = traceback.format_list(traceback.extract_tb(tb))
-        error_type = "Runtime.ExitError" if isinstance(e, SystemExit) else type(e).__name__
-        message = str(e) if not isinstance(e, SystemExit) else f"Runtime exited with error: exit status {e.code}"
-    duration = (time.perf_counter() - started) * 1000
-    sys.stderr.write(f"[ERROR] {error_type}: {message}\nTraceback (most recent call last):\n{''.join(stack)}")
-    return Outcome(
-        request_id, error_payload(request_id, error_type, message, stack), "Unhandled", message or error_type,
-        init_ms=init_ms, duration_ms=duration,
-    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- async invocations

@@ -9,11 +9,15 @@ after `maxReceiveCount` receives, the queue moves them to its DLQ. Works on any 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 import threading
 import time
+
+from lambdasmith.local import invocation
+from lambdasmith.local.invocation import ACCOUNT
+
+__all__ = ["QueuePump", "failed_ids", "sqs_record"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,7 +35,7 @@ def sqs_record(message: Message, queue_name: str, region: str) -> dict[str, Any]
         "attributes": {
             "ApproximateReceiveCount": str(message.receive_count),
             "SentTimestamp": str(int(message.sent_at * 1000)),
-            "SenderId": "000000000000",
+            "SenderId": ACCOUNT,
             "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
         },
         "messageAttributes": {
@@ -40,7 +44,7 @@ def sqs_record(message: Message, queue_name: str, region: str) -> dict[str, Any]
         },
         "md5OfBody": hashlib.md5(message.body.encode("utf-8")).hexdigest(),
         "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{region}:000000000000:{queue_name}",
+        "eventSourceARN": f"arn:aws:sqs:{region}:{ACCOUNT}:{queue_name}",
         "awsRegion": region,
     }
 
@@ -67,23 +71,31 @@ def failed_ids(result: Any, ids: set[str]) -> set[str] | None:
 
 
 class QueuePump:
+    """One event-source mapping: `handler` is the worker (an `invocation.Function`, or a bare
+    handler, then named `function_name`), invoked through `lambdasmith.local.invocation` with
+    a real context, as Lambda's poller would."""
+
     def __init__(
         self,
         queue: Queue,
-        handler: Callable[[dict[str, Any], Any], Any],
+        handler: invocation.Function | Callable[[dict[str, Any], Any], Any],
         *,
+        function_name: str | None = None,
         batch_size: int = 10,
         visibility_timeout_s: int = 30,
         wait_s: float = 1.0,
-        region: str = "us-east-1",
+        region: str | None = None,
         log: Callable[[str], None] | None = None,
     ):
         self.queue = queue
-        self.handler = handler
+        if isinstance(handler, invocation.Function):
+            self.function = handler
+        else:
+            self.function = invocation.Function(function_name or f"{queue.name}-worker", handler=handler)
         self.batch_size = batch_size
         self.visibility_timeout_s = visibility_timeout_s
         self.wait_s = wait_s
-        self.region = region
+        self.region = region or invocation.region()
         self.log = log or (lambda line: sys.stderr.write(line + "\n"))
         self.stopping = threading.Event()
 
@@ -94,14 +106,15 @@ class QueuePump:
             return 0
         event = {"Records": [sqs_record(m, self.queue.name, self.region) for m in messages]}
         ids = {m.id for m in messages}
-        try:
-            failed = failed_ids(self.handler(event, None), ids)
+        outcome = invocation.invoke(self.function, event, marshal=False, log=None)  # the pump keeps its own log
+        if outcome.function_error:  # a function error fails the batch, as on Lambda
+            self.log(f"pump {self.queue.name}: function error {outcome.error_type}: {outcome.error_message}")
+            failed = ids
+        else:
+            failed = failed_ids(outcome.result, ids)
             if failed is None:
                 self.log(f"pump {self.queue.name}: invalid batch response, whole batch failed")
                 failed = ids
-        except Exception as e:  # a function error fails the batch, as on Lambda
-            self.log(f"pump {self.queue.name}: function error {type(e).__name__}: {e}")
-            failed = ids
         done = [m.receipt for m in messages if m.id not in failed]
         if done:
             self.queue.delete_batch(done)
@@ -130,7 +143,6 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from lambdasmith.kit.backends import open_queue
-    from lambdasmith.local.functions import load
 
     p = argparse.ArgumentParser(prog="python -m lambdasmith.local.pump")
     p.add_argument("queue")
@@ -141,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--visibility-timeout", type=int, default=30)
     args = p.parse_args(argv)
     q = open_queue(args.queue, data_dir=args.data_dir, dlq=args.dlq, max_receive_count=args.max_receive_count)
-    pump = QueuePump(q, load(args.handler), visibility_timeout_s=args.visibility_timeout)
+    worker = invocation.Function(args.handler.partition(":")[0], args.handler)
+    worker.handler()  # imported before pumping: a bad handler stops here
+    pump = QueuePump(q, worker, visibility_timeout_s=args.visibility_timeout)
     print(f"pumping {args.queue} into {args.handler}", flush=True)
     pump.run()
     return 0

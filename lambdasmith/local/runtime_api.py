@@ -38,11 +38,19 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # 6291456: Lambda's synchronous response limit
+from lambdasmith.local.invocation import (
+    LATEST,
+    MAX_RESPONSE,
+    end_line,
+    function_arn,
+    region,
+    report_line,
+    start_line,
+)
+
+MAX_RESPONSE_BYTES = MAX_RESPONSE  # 6291456: Lambda's synchronous response limit
 MAX_ERROR_BYTES = 1024 * 1024
 PREFIX = "/2018-06-01/runtime/"
-LATEST = "$LATEST"
-ACCOUNT = "000000000000"
 KNOWN_IDS = 1000  # answered request ids remembered (a late second answer is a 403, not a 400)
 LOG_SETTLE_S = 0.2  # how long END waits for the bootstrap's log lines already in the pipe
 KILL_WAIT_S = 5.0
@@ -216,8 +224,7 @@ class RuntimeEmulator:
 
     @property
     def function_arn(self) -> str:
-        region = os.environ.get("AWS_REGION") or "us-east-1"
-        return f"arn:aws:lambda:{region}:{ACCOUNT}:function:{self.function_name}"
+        return function_arn(self.function_name)
 
     @property
     def pid(self) -> int | None:
@@ -233,7 +240,7 @@ class RuntimeEmulator:
             request_id = request_id or str(uuid.uuid4())
             trace_id = trace_id or _new_trace_id()
             self._capture = []
-            self._log(f"START RequestId: {request_id} Version: {LATEST}\n")
+            self._log(start_line(request_id))
             pending = _Pending(request_id, payload, client_context, trace_id)
             result = self._run(pending)
             child = self._child
@@ -246,13 +253,9 @@ class RuntimeEmulator:
             if self._init_error is not None or result.error_type in ("Runtime.Timeout", "Runtime.InitTimeout"):
                 self._reset()  # the next invoke starts a fresh environment (so after an exit: dead)
             self._init_error = None
-            self._log(f"END RequestId: {request_id}\n")
-            report = (f"REPORT RequestId: {request_id}\tDuration: {result.duration_ms:.2f} ms\t"
-                      f"Billed Duration: {max(1, math.ceil(result.duration_ms))} ms\tMemory Size: {self.memory_mb} MB\t"
-                      f"Max Memory Used: {result.max_memory_mb} MB")  # fmt: skip
-            if result.init_duration_ms is not None:
-                report += f"\tInit Duration: {result.init_duration_ms:.2f} ms"
-            self._log(report + "\t\n")
+            self._log(end_line(request_id))
+            self._log(report_line(request_id, result.duration_ms, self.memory_mb, result.max_memory_mb,
+                                  result.init_duration_ms))  # fmt: skip
             result.logs = "".join(self._capture)
             self._capture = None
             return result
@@ -339,8 +342,8 @@ class RuntimeEmulator:
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "LANG": os.environ.get("LANG", "C.UTF-8"),
             "TZ": ":UTC",
-            "AWS_REGION": os.environ.get("AWS_REGION") or "us-east-1",
-            "AWS_DEFAULT_REGION": os.environ.get("AWS_REGION") or "us-east-1",
+            "AWS_REGION": region(),
+            "AWS_DEFAULT_REGION": region(),
             "AWS_LAMBDA_RUNTIME_API": self.address,
             "_HANDLER": self.handler,
             "LAMBDA_TASK_ROOT": self.task_root,

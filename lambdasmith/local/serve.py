@@ -1,143 +1,74 @@
 """`lambdasmith serve`: every system on one machine, each on its own port.
 
     BASE+0  badges          (HTTP API, payload 2.0)
-    BASE+1  wardrobe        (REST API, payload 1.0)        — later issue
-    BASE+2  shell    shell functions (Function URLs; lambdasmith.local.function_urls)
+    BASE+1  wardrobe        (REST API, payload 1.0)
+    BASE+2  shell           shell functions (Function URLs; lambdasmith.local.function_urls)
     BASE+3  invoke          (Lambda Invoke API for every function, sync and async)
 
-Each request runs the same handler that runs on Lambda, in this process, on a thread.
-API Gateway systems are in SYSTEMS; endpoints of the platform itself (the Invoke API) in PLATFORM.
+Each request runs the same handler that runs on Lambda, in this process, on a thread, through
+`lambdasmith.local.invocation`. The systems and their ports come from the service manifests
+(`lambdasmith.services`): a service whose function has a port offset is a system (SYSTEMS);
+endpoints of the platform itself (the Invoke API, the shell functions' URLs) are in PLATFORM.
+Before a system is served, its service's local set-up hook runs (e.g. the wardrobe's JWT secret)
+and its event-source mappings start pumping (the wardrobe's share queue → its worker).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Callable
 
-from lambdasmith.local.functions import load
-from lambdasmith.local.apigw import (
-    MAX_REQUEST_BYTES,
-    Context,
-    HttpResult,
-    LambdaHandler,
-    v1_event,
-    v1_result,
-    v2_event,
-    v2_result,
-)
+from lambdasmith.local import invocation
+from lambdasmith.local.function_server import FunctionServer
+from lambdasmith.manifest import FUNCTION_URL, PAYLOAD_VERSION
+from lambdasmith.services import SERVICES
 
 if TYPE_CHECKING:
     from lambdasmith.local.function_urls import FunctionUrlServer
     from lambdasmith.local.invoke import InvokeServer
+    from lambdasmith.local.pump import QueuePump
+    from lambdasmith.manifest import Function, Service
 
+__all__ = ["PLATFORM", "SERVABLE", "SYSTEMS", "add_parser", "open_server", "serve", "start_pumps"]
+
+
+def _systems() -> dict[str, tuple[Service, Function]]:
+    """Each service with a Python function served over HTTP (one per service), by service name."""
+    out: dict[str, tuple[Service, Function]] = {}
+    for svc in SERVICES:
+        for fn in svc.functions:
+            if fn.port_offset is not None and fn.runtime == "python":
+                if svc.name in out:
+                    raise ValueError(f"{svc.name}: more than one function with a port")
+                out[svc.name] = (svc, fn)
+    return out
+
+
+def _shell_offset() -> int:
+    """The one port of every Function URL (the first path segment names the function)."""
+    offsets = {fn.port_offset for svc in SERVICES for fn in svc.functions if fn.payload == FUNCTION_URL}
+    if len(offsets) != 1 or None in offsets:
+        raise ValueError(f"the Function URLs need one port offset, not {sorted(offsets, key=str)}")
+    return int(offsets.pop() or 0)
+
+
+_SERVED = _systems()
 SYSTEMS: dict[str, tuple[int, str, str]] = {
     # name: (port offset, "module:attribute" of the Lambda handler, API Gateway payload version)
-    "badges": (0, "lambdasmith.badges.app:handler", "2.0"),  # HTTP API
-    "wardrobe": (1, "lambdasmith.wardrobe.api:handler", "1.0"),  # REST API
+    name: (int(fn.port_offset or 0), fn.handler, PAYLOAD_VERSION[fn.payload]) for name, (_, fn) in _SERVED.items()
 }
 
 PLATFORM: dict[str, int] = {
     # name: port offset of a platform endpoint that serves every function rather than one system
-    "shell": 2,  # Function URLs of the shell functions, /{function}/… (lambdasmith.local.function_urls)
+    "shell": _shell_offset(),  # Function URLs of the shell functions, /{function}/… (lambdasmith.local.function_urls)
     "invoke": 3,  # Lambda Invoke API (lambdasmith.local.invoke), with its async-invocation workers
 }
 
 SERVABLE = [*SYSTEMS, *PLATFORM]
-
-
-class FunctionServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], name: str, handler: LambdaHandler, payload: str = "2.0",
-                 access_log: bool = True):  # fmt: skip
-        super().__init__(address, _RequestHandler)
-        self.function_name = name
-        self.lambda_handler = handler
-        self.payload = payload
-        self.access_log = access_log
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: FunctionServer
-
-    def _handle(self) -> None:
-        started = time.perf_counter()
-        length = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            result = self._reply_error(411, "Content-Length required")
-        else:
-            try:
-                n = int(length or 0)
-            except ValueError:
-                n = -1
-            if n < 0:
-                result = self._reply_error(400, "Invalid Content-Length")
-            elif n > MAX_REQUEST_BYTES:
-                self.close_connection = True
-                result = self._reply_error(413, "Request Entity Too Large")
-            else:
-                body = self.rfile.read(n) if n else b""
-                result = self._invoke(body)
-        self._send(result)
-        if self.server.access_log:
-            ms = (time.perf_counter() - started) * 1000
-            sys.stderr.write(f"{self.server.function_name} {self.command} {self.path} {result.status} {ms:.1f}ms\n")
-
-    def _invoke(self, body: bytes) -> HttpResult:
-        rest = self.server.payload == "1.0"
-        if rest:
-            event = v1_event(self.command, self.path, list(self.headers.items()), body, source_ip=self.client_address[0])
-        else:
-            event = v2_event(self.command, self.path, list(self.headers.items()), body,
-                             source_ip=self.client_address[0], host=self.headers.get("Host", "localhost"))  # fmt: skip
-        ctx = Context(self.server.function_name)
-        try:
-            result = self.server.lambda_handler(event, ctx)
-        except Exception as e:  # a handler that raises is a 502 at the gateway, as on AWS
-            sys.stderr.write(json.dumps({"level": "ERROR", "message": "handler raised", "error": repr(e)}) + "\n")
-            return self._reply_error(502, "Internal Server Error")
-        return v1_result(result) if rest else v2_result(result)
-
-    def _reply_error(self, status: int, message: str) -> HttpResult:
-        return HttpResult(status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode())
-
-    def _send(self, result: HttpResult) -> None:
-        self.send_response(result.status)
-        names = set()
-        for k, v in result.headers:
-            if k.lower() in ("content-length", "connection", "transfer-encoding"):
-                continue
-            names.add(k.lower())
-            self.send_header(k, v)
-        if self.command == "HEAD":
-            given = dict((k.lower(), v) for k, v in result.headers).get("content-length")
-            self.send_header("Content-Length", given or str(len(result.body)))
-            self.end_headers()
-            return
-        self.send_header("Content-Length", str(len(result.body)))
-        self.end_headers()
-        if result.body and result.status not in (204, 304):
-            self.wfile.write(result.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
-
-    def log_message(self, format: str, *args: Any) -> None:  # our own access log instead
-        pass
 
 
 def open_server(name: str, host: str, base_port: int, data_dir: str) -> FunctionServer | InvokeServer | FunctionUrlServer:
@@ -153,8 +84,10 @@ def open_server(name: str, host: str, base_port: int, data_dir: str) -> Function
         from lambdasmith.local.function_urls import FunctionUrlServer, shell_functions
 
         return FunctionUrlServer(address, shell_functions())
-    _, ref, payload = SYSTEMS[name]
-    return FunctionServer(address, name, load(ref), payload)
+    svc, fn = _SERVED[name]
+    function = invocation.Function(fn.name, fn.handler)
+    function.handler()  # imported now, as before the first request (an import error stops serve)
+    return FunctionServer(address, name, function, SYSTEMS[name][2])
 
 
 def serve(systems: list[str], host: str, base_port: int, data_dir: str, ready: Callable[[dict[str, str]], None] | None = None) -> None:
@@ -192,23 +125,36 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str, ready: C
         close_shell_functions()  # the shell functions' bootstraps
 
 
-def start_pumps(systems: list[str]) -> list[Any]:
-    """Event source mappings of the served systems: the wardrobe's share queue → its worker."""
+def start_pumps(systems: list[str]) -> list[QueuePump]:
+    """For each served system: its service's local set-up hook, then its event-source mappings
+    (the wardrobe's share queue → its worker), each a pump on a thread."""
     pumps = []
-    if "wardrobe" in systems:
-        from lambdasmith.local.pump import QueuePump
-        from lambdasmith.wardrobe.config import WardrobeConfig
-        from lambdasmith.wardrobe.wiring import ensure_local_secret, open_share_queue
-        from lambdasmith.wardrobe.worker import handler as worker
-
-        config = WardrobeConfig.from_env()
-        if config.secret_backend == "sqlite":
-            ensure_local_secret(config)
-        visibility = int(os.environ.get("WARDROBE_VISIBILITY_TIMEOUT", "30"))
-        pump = QueuePump(open_share_queue(config), worker, visibility_timeout_s=visibility)
-        pump.start()
-        pumps.append(pump)
+    for name in systems:
+        if name not in _SERVED:
+            continue
+        svc = _SERVED[name][0]
+        config = invocation.resolve(svc.config).from_env() if svc.config else None
+        if svc.local_setup:
+            invocation.resolve(svc.local_setup)(config)
+        for mapping in svc.event_sources:
+            pump = open_pump(svc, mapping.queue, config)
+            pump.start()
+            pumps.append(pump)
     return pumps
+
+
+def open_pump(svc: Service, queue: str, config: Any) -> QueuePump:
+    """The local event-source mapping of `queue`: its queue (opened from the service's config),
+    its worker and settings, from the manifest."""
+    from lambdasmith.local.pump import QueuePump
+
+    mapping = next(m for m in svc.event_sources if m.queue == queue)
+    manifest = svc.function(mapping.function)
+    worker = invocation.Function(manifest.name, manifest.handler)
+    worker.handler()  # imported now, as the servers' handlers are
+    return QueuePump(invocation.resolve(mapping.open_queue)(config), worker,
+                     batch_size=mapping.batch_size, visibility_timeout_s=mapping.local_visibility(os.environ),
+                     wait_s=float(mapping.batching_window_s))  # fmt: skip
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
