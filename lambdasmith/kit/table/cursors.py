@@ -64,16 +64,14 @@ def encode_cursor(key: dict[str, Any]) -> str:
 
 
 def decode_cursor(cursor: str, names: set[str]) -> dict[str, Any]:
-    """The key inside a cursor, with exactly `names` as attributes; ValidationError otherwise.
-    The table port then checks the values (and that they are of the partition being queried)."""
-    from lambdasmith.kit.table.port import ValidationError
-
+    """The key inside a cursor, with exactly `names` as attributes; BadCursor otherwise (the
+    table port answers it as its ValidationError, then checks the values and the partition)."""
     if not isinstance(cursor, str) or not cursor:
-        raise ValidationError("malformed cursor")
+        raise BadCursor("malformed cursor")
     try:
         key = json.loads(b64url.decode(cursor).decode())
     except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors too
-        raise ValidationError("malformed cursor") from None
+        raise BadCursor("malformed cursor") from None
     if not isinstance(key, dict) or set(key) != names:
-        raise ValidationError("malformed cursor")
+        raise BadCursor("malformed cursor")
     return key

@@ -650,9 +650,12 @@ class Table:
         return names
 
     def _resume_key(self, cursor: str, index: str | None) -> dict[str, str]:
-        from lambdasmith.kit.table.cursors import decode_cursor
+        from lambdasmith.kit.table.cursors import BadCursor, decode_cursor
 
-        key = self._from_cursor(decode_cursor(cursor, self.cursor_names(index)))
+        try:
+            key = self._from_cursor(decode_cursor(cursor, self.cursor_names(index)))
+        except BadCursor as e:
+            raise ValidationError(str(e)) from None
         for v in key.values():
             if not isinstance(v, str) or not v:
                 raise ValidationError("malformed cursor")
