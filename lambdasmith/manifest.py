@@ -98,15 +98,18 @@ class Function(Record):
 class Resource(Record):
     """A table, queue or secret: its logical name in the service, the environment variable that
     names it (None: none does), and what the template points that variable at (a resource's or
-    parameter's logical id; None: nothing in the template)."""
+    parameter's logical id; None: nothing in the template). For a table, `spec` is the
+    "module:attr" of its TableSpec: the keys, indexes and TTL attribute the service uses
+    (tests/deploy/test_manifest_tables.py holds it against the template's table)."""
 
-    __slots__ = ("name", "env", "ref")
-    _defaults: dict[str, Any] = {"env": None, "ref": None}
+    __slots__ = ("name", "env", "ref", "spec")
+    _defaults: dict[str, Any] = {"env": None, "ref": None, "spec": None}
 
     if TYPE_CHECKING:
         name: str
         env: str | None
         ref: str | None
+        spec: str | None
 
 
 class EventSource(Record):

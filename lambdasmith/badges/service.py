@@ -26,9 +26,9 @@ SERVICE = Service(
         ),
     ),
     tables=(
-        Resource("results", "BADGES_RESULTS_TABLE", "ResultsTable"),
-        Resource("nonces", "BADGES_NONCES_TABLE", "NoncesTable"),
-        Resource("orgs", "BADGES_ORGS_TABLE", "OrgSecretsTable"),
+        Resource("results", "BADGES_RESULTS_TABLE", "ResultsTable", "lambdasmith.badges.store:RESULTS"),
+        Resource("nonces", "BADGES_NONCES_TABLE", "NoncesTable", "lambdasmith.badges.store:NONCES"),
+        Resource("orgs", "BADGES_ORGS_TABLE", "OrgSecretsTable", "lambdasmith.badges.store:ORGS"),
     ),
     # One secret per organisation, `badges/<org>`, found by name (no variable names them).
     secrets=(Resource("org-secrets"),),

@@ -22,7 +22,7 @@ SERVICE = Service(
                  "POWERTOOLS_METRICS_NAMESPACE"),  # fmt: skip
         ),
     ),
-    tables=(Resource("items", "ITEMS_TABLE", "ItemsTable"),),
+    tables=(Resource("items", "ITEMS_TABLE", "ItemsTable", "lambdasmith.items.store:ITEMS"),),
     # Lambda's own async DLQ (the function's DeadLetterQueue); locally the Invoke API's `items-dlq`.
     queues=(Resource("items-dlq", None, "ItemsDeadLetterQueue"),),
     config="lambdasmith.items.config:ItemsConfig",

@@ -55,7 +55,7 @@ SERVICE = Service(
             local_visibility_env="WARDROBE_VISIBILITY_TIMEOUT",
         ),
     ),
-    tables=(Resource("wardrobe", "WARDROBE_TABLE", "WardrobeTable"),),
+    tables=(Resource("wardrobe", "WARDROBE_TABLE", "WardrobeTable", "lambdasmith.wardrobe.store:WARDROBE"),),
     queues=(
         Resource("shares", "WARDROBE_SHARE_QUEUE", "ShareQueue"),  # Ref of a queue is its URL
         # SQS moves messages there itself (the queue's RedrivePolicy); only the embedded queue reads it.
