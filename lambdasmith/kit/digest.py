@@ -1,12 +1,14 @@
-"""SHA-256 and HMAC-SHA256 from CPython's builtin module when there is one.
+"""SHA-256, HMAC-SHA256 and a constant-time compare from CPython's builtin modules when there are.
 
-`hashlib` loads OpenSSL, ~3 ms of a cold start; ETags and SigV4 need only SHA-256, which CPython
-also builds in (`_sha256` up to 3.11, `_sha2` from 3.12). Falls back to hashlib elsewhere.
+`hashlib` (and `hmac`, which imports it) loads OpenSSL, ~3 ms of a cold start; ETags and SigV4
+need only SHA-256, which CPython also builds in (`_sha256` up to 3.11, `_sha2` from 3.12), and MAC
+checks need only `hmac.compare_digest`, which is `_operator._compare_digest`. Falls back to
+hashlib / a pure-Python loop elsewhere. Every MAC check in lambdasmith goes through `same_bytes`.
 """
 
 from __future__ import annotations
 
-__all__ = ["sha256_hex", "hmac_sha256"]
+__all__ = ["sha256_hex", "hmac_sha256", "same_bytes"]
 
 try:
     from _sha256 import sha256  # type: ignore[import-not-found]  # CPython ≤ 3.11
@@ -15,6 +17,11 @@ except ImportError:  # pragma: no cover - depends on the interpreter
         from _sha2 import sha256  # type: ignore[import-not-found,no-redef]  # CPython ≥ 3.12
     except ImportError:
         from hashlib import sha256  # type: ignore[no-redef]
+
+try:  # the C function behind hmac.compare_digest, without `hmac` pulling in OpenSSL
+    from _operator import _compare_digest as _compare  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the interpreter
+    _compare = None
 
 _BLOCK = 64
 _IPAD = bytes(x ^ 0x36 for x in range(256))
@@ -32,3 +39,19 @@ def hmac_sha256(key: bytes, msg: bytes) -> bytes:
     key = key.ljust(_BLOCK, b"\0")
     inner = sha256(key.translate(_IPAD) + msg).digest()
     return sha256(key.translate(_OPAD) + inner).digest()
+
+
+def same_bytes(a: bytes, b: bytes) -> bool:
+    """a == b in time that depends on the length only, not on where they differ (MAC checks)."""
+    if _compare is not None:
+        return bool(_compare(a, b))
+    return _same_bytes_slowly(a, b)  # pragma: no cover - depends on the interpreter
+
+
+def _same_bytes_slowly(a: bytes, b: bytes) -> bool:
+    if len(a) != len(b):
+        return False
+    diff = 0
+    for x, y in zip(a, b):
+        diff |= x ^ y
+    return diff == 0

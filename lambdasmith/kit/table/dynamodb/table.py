@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 
 from lambdasmith.kit.aws import errors as aws
+from lambdasmith.kit.retry import full_jitter
 from lambdasmith.kit.table.dynamodb.client import default_client
 from lambdasmith.kit.table.dynamodb.expressions import (
     Expression,
@@ -474,9 +475,7 @@ class DynamoTable(Table):
             raise Throttled(str(e)) from None
 
     def _backoff(self, attempt: int) -> None:
-        import random
-
-        self._sleep(random.random() * min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+        self._sleep(full_jitter(attempt, BACKOFF_BASE, BACKOFF_CAP))
 
     def _visible(self, raw: dict[str, Any] | None, now: float) -> Item | None:
         if not raw:
