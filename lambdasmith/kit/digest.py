@@ -8,7 +8,11 @@ hashlib / a pure-Python loop elsewhere. Every MAC check in lambdasmith goes thro
 
 from __future__ import annotations
 
-__all__ = ["sha256_hex", "hmac_sha256", "same_bytes"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
+
+__all__ = ["hmac_sha256", "same_bytes", "sha256_hex"]
 
 try:
     from _sha256 import sha256  # type: ignore[import-not-found]  # CPython ≤ 3.11
@@ -17,11 +21,6 @@ except ImportError:  # pragma: no cover - depends on the interpreter
         from _sha2 import sha256  # type: ignore[import-not-found,no-redef]  # CPython ≥ 3.12
     except ImportError:
         from hashlib import sha256  # type: ignore[no-redef]
-
-try:  # the C function behind hmac.compare_digest, without `hmac` pulling in OpenSSL
-    from _operator import _compare_digest as _compare  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the interpreter
-    _compare = None
 
 _BLOCK = 64
 _IPAD = bytes(x ^ 0x36 for x in range(256))
@@ -41,13 +40,6 @@ def hmac_sha256(key: bytes, msg: bytes) -> bytes:
     return sha256(key.translate(_OPAD) + inner).digest()
 
 
-def same_bytes(a: bytes, b: bytes) -> bool:
-    """a == b in time that depends on the length only, not on where they differ (MAC checks)."""
-    if _compare is not None:
-        return bool(_compare(a, b))
-    return _same_bytes_slowly(a, b)  # pragma: no cover - depends on the interpreter
-
-
 def _same_bytes_slowly(a: bytes, b: bytes) -> bool:
     if len(a) != len(b):
         return False
@@ -55,3 +47,21 @@ def _same_bytes_slowly(a: bytes, b: bytes) -> bool:
     for x, y in zip(a, b):
         diff |= x ^ y
     return diff == 0
+
+
+def _builtin_compare() -> Callable[[bytes, bytes], bool]:
+    """`_operator._compare_digest`: constant time in C (what `hmac.compare_digest` was before
+    3.10 routed it through OpenSSL), without `hmac` pulling in OpenSSL."""
+    try:
+        from _operator import _compare_digest
+    except ImportError:  # pragma: no cover - depends on the interpreter
+        return _same_bytes_slowly
+    return _compare_digest
+
+
+_compare = _builtin_compare()
+
+
+def same_bytes(a: bytes, b: bytes) -> bool:
+    """a == b in time that depends on the length only, not on where they differ (MAC checks)."""
+    return bool(_compare(a, b))

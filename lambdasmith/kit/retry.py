@@ -14,9 +14,9 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Iterable
+    from collections.abc import Callable, Iterable
 
-__all__ = ["full_jitter", "CONFLICT_ATTEMPTS", "retry_conflict"]
+__all__ = ["CONFLICT_ATTEMPTS", "full_jitter", "retry_conflict"]
 
 CONFLICT_ATTEMPTS = 5
 """Tries of a transaction that keeps losing conflicts, the first included."""

@@ -1,7 +1,7 @@
 """kit.clock: UTC millisecond stamps from an epoch float."""
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,7 +23,7 @@ def test_iso_ms(t, text):
 
 def test_agrees_with_datetime_to_the_millisecond():
     for t in (1700000000.25, 1735689599.999, 951782400.5):
-        dt = datetime.fromtimestamp(t, timezone.utc)
+        dt = datetime.fromtimestamp(t, UTC)
         assert utc_iso_ms(t) == dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

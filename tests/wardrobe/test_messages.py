@@ -4,7 +4,12 @@ import json
 
 import pytest
 
-from lambdasmith.wardrobe.messages import SHARE_ITEM, InvalidMessage, build_share, parse_share
+from lambdasmith.wardrobe.messages import (
+    SHARE_ITEM,
+    InvalidMessage,
+    build_share,
+    parse_share,
+)
 
 
 def test_what_is_built_parses_back():
