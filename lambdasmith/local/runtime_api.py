@@ -352,7 +352,7 @@ class RuntimeEmulator:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": LATEST,
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{LATEST}]{uuid4().replace("-", "")}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{LATEST}]{uuid4().replace('-', '')}",
             **self.env,
         }
         with self._cond:
@@ -438,7 +438,7 @@ class RuntimeEmulator:
 
 
 def _new_trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{uuid4().replace("-", "")[:24]};Parent={uuid4().replace("-", "")[:16]};Sampled=0"
+    return f"Root=1-{int(time.time()):08x}-{uuid4().replace('-', '')[:24]};Parent={uuid4().replace('-', '')[:16]};Sampled=0"
 
 
 def _seconds(s: float) -> str:
