@@ -40,7 +40,8 @@ from lambdasmith.kit.queue.sqlite import SqliteQueue
 from lambdasmith.kit.sqlite import Database
 from lambdasmith.local.pump import QueuePump
 from lambdasmith.wardrobe.config import WardrobeConfig
-from lambdasmith.wardrobe.store import IdempotencyMismatch, WardrobeStore, now_iso
+from lambdasmith.wardrobe.messages import build_share
+from lambdasmith.wardrobe.store import IdempotencyMismatch, WardrobeStore
 from lambdasmith.wardrobe.wiring import open_share_queue, open_store
 from lambdasmith.wardrobe.worker import ShareWorker
 
@@ -127,8 +128,7 @@ def _digest(fields: dict[str, Any]) -> str:
 
 def share_body(user: str, item: str, request_id: str) -> str:
     """A message as the API's share route enqueues it."""
-    msg = {"type": "SHARE_ITEM", "userId": user, "itemId": item, "timestamp": now_iso(), "requestId": request_id}
-    return json.dumps(msg, separators=(",", ":"))
+    return build_share(user, item, request_id)
 
 
 def receive_all(q: SqliteQueue) -> list[Any]:

@@ -12,13 +12,14 @@ from typing import Any, Iterator
 import pytest
 
 from lambdasmith.kit.backends import DB_FILE
+from lambdasmith.kit.clock import utc_iso_ms
 from lambdasmith.kit.observability.logs import Logger
 from lambdasmith.kit.observability.metrics import Metrics
 from lambdasmith.kit.queue.port import Message
 from lambdasmith.kit.sqlite import Database
 from lambdasmith.local.pump import failed_ids, sqs_record
 from lambdasmith.wardrobe.config import WardrobeConfig
-from lambdasmith.wardrobe.store import WardrobeStore, now_iso
+from lambdasmith.wardrobe.store import WardrobeStore
 from lambdasmith.wardrobe.wiring import open_store
 from lambdasmith.wardrobe.worker import ShareWorker
 
@@ -48,7 +49,7 @@ def make_item(store: WardrobeStore, user: str, item_id: str) -> None:
 
 
 def share_body(user: Any, item: Any, request_id: Any, **overrides: Any) -> str:
-    msg = {"type": "SHARE_ITEM", "userId": user, "itemId": item, "timestamp": now_iso(), "requestId": request_id}
+    msg = {"type": "SHARE_ITEM", "userId": user, "itemId": item, "timestamp": utc_iso_ms(), "requestId": request_id}
     msg.update(overrides)
     return json.dumps({k: v for k, v in msg.items() if v is not None})
 

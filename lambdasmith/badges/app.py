@@ -206,12 +206,12 @@ class BadgesService:
             raise HTTPError(409, "A result with this timestamp already exists for this branch",
                             code="DUPLICATE_TEST_RESULT", field="timestamp") from None
         self.metrics.add("TestResultsIngested")
-        from datetime import datetime, timezone
+        from lambdasmith.kit.clock import utc_iso_ms
 
         body = {
             "test_result_id": result["run_id"],
             "repository": where.display,
-            "timestamp": ingest.iso_ms(datetime.fromtimestamp(now, timezone.utc)),
+            "timestamp": utc_iso_ms(now),
         }
         return json_response(body, 201, NO_STORE)
 

@@ -22,14 +22,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from email.message import Message
 from typing import Sequence
 
 from lambdasmith.badges.reports import Counts, Kind, ReportError, parse_files
 from lambdasmith.badges.signature import sign_v1, sign_v2
+from lambdasmith.kit.clock import utc_iso_ms
+from lambdasmith.kit.ids import uuid4
 
 RETRY_DELAYS: tuple[float, ...] = (1.0, 3.0)  # before the 2nd and 3rd attempt; len = retries
 MAX_RETRY_AFTER = 30.0  # the server's timestamp window is 5 min; never wait out most of it
@@ -149,7 +149,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         "skipped": counts.skipped,
         "total": counts.total,
         "url_html": url_html,
-        "timestamp": _now(),
+        "timestamp": utc_iso_ms(),
         "commit": commit,
         "run_id": run_id,
         "workflow_run_url": run_url,
@@ -240,16 +240,12 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 # ---------------------------------------------------------------------------- sending
 
 
 def _headers(plan: Plan, redact: bool = False) -> dict[str, str]:
     """Fresh per attempt: the nonce is single-use and the timestamp must be recent."""
-    timestamp, nonce = _now(), str(uuid.uuid4())
+    timestamp, nonce = utc_iso_ms(), uuid4()
     if redact:
         signature = "sha256=<redacted>"
     elif plan.version == 2:

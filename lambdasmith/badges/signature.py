@@ -7,9 +7,7 @@ SHA-256, so a captured body cannot be replayed onto another repository or branch
 
 from __future__ import annotations
 
-import hmac
-
-from lambdasmith.kit.digest import hmac_sha256, sha256_hex
+from lambdasmith.kit.digest import hmac_sha256, same_bytes, sha256_hex
 
 PREFIX = "sha256="
 
@@ -33,4 +31,4 @@ def matches(header: str, expected: str) -> bool:
     given = header.strip()
     if given[: len(PREFIX)].lower() != PREFIX:
         return False
-    return hmac.compare_digest(given[len(PREFIX) :].lower().encode(), expected[len(PREFIX) :].encode())
+    return same_bytes(given[len(PREFIX) :].lower().encode(), expected[len(PREFIX) :].encode())

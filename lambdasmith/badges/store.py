@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+from lambdasmith.kit.retry import CONFLICT_ATTEMPTS, retry_conflict
 from lambdasmith.kit.table.port import (
     Absent,
     Index,
@@ -124,7 +125,7 @@ class BadgeStore:
             **result,
         }
         writes = [Write(self.nonces, Put(nonce_item, Absent())), Write(self.results, Put(item, Absent()))]
-        for attempt in range(5):
+        for attempt in range(CONFLICT_ATTEMPTS):
             try:
                 self.results.transact(writes)
                 return
@@ -133,9 +134,8 @@ class BadgeStore:
                     raise NonceUsed() from None
                 if len(e.reasons) > 1 and e.reasons[1] == "ConditionalCheckFailed":
                     raise DuplicateResult() from None
-                if attempt == 4 or not any(r == "TransactionConflict" for r in e.reasons):
+                if not retry_conflict(e.reasons, attempt):  # a concurrent transaction on the same nonce
                     raise
-                time.sleep(0.01 * (attempt + 1))  # a concurrent transaction on the same nonce
 
     def latest(self, where: Repo) -> dict[str, Any] | None:
         page = self.results.query(where.latest_key, index="GSI1", limit=1, descending=True)

@@ -15,6 +15,8 @@ import json
 import time
 
 from lambdasmith.items.config import ItemsConfig
+from lambdasmith.kit.clock import utc_iso_ms
+from lambdasmith.kit.ids import uuid4
 from lambdasmith.kit.observability.logs import Logger
 from lambdasmith.kit.observability.metrics import Metrics
 
@@ -36,11 +38,6 @@ class ClientError(Exception):
         self.message = message
 
 
-def now_iso() -> str:
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
-
-
 def _usable_id(value: Any) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable() else None
 
@@ -55,13 +52,7 @@ def correlation_id(event: Any, context: Any) -> str:
                     return v
         if _usable_id(event.get("correlationId")):
             return event["correlationId"]
-    return getattr(context, "aws_request_id", None) or _new_id()
-
-
-def _new_id() -> str:
-    import uuid
-
-    return str(uuid.uuid4())
+    return getattr(context, "aws_request_id", None) or uuid4()
 
 
 def answer(status: int, body: dict[str, Any], cid: str) -> dict[str, Any]:
@@ -110,7 +101,7 @@ class ItemsProcessor:
         data = event.get("data")
         if not isinstance(data, dict):
             raise ClientError(400, "data must be an object")
-        key = _usable_id(event.get("idempotencyKey")) or getattr(context, "aws_request_id", None) or _new_id()
+        key = _usable_id(event.get("idempotencyKey")) or getattr(context, "aws_request_id", None) or uuid4()
         first = self.store.previous(key)
         if first is not None:
             self.logger.info("idempotent repeat", idempotency_key=key)
@@ -147,8 +138,8 @@ class ItemsProcessor:
 
     def _create(self, data: dict[str, Any], key: str, cid: str) -> dict[str, Any]:
         fields = self._fields(data, need_name=True)
-        when = now_iso()
-        item = {**fields, "id": _new_id(), "createdAt": when, "updatedAt": when, "version": 1}
+        when = utc_iso_ms()
+        item = {**fields, "id": uuid4(), "createdAt": when, "updatedAt": when, "version": 1}
         result = self._success(item["id"], item["name"], "created", when, cid)
         self._store_write(lambda: self.store.create(key, item, result))
         self.logger.info("item created", item_id=item["id"])
@@ -162,7 +153,7 @@ class ItemsProcessor:
             current = self.store.get(item_id)
             if current is None:
                 raise ClientError(404, f"item {item_id} not found")
-            when = now_iso()
+            when = utc_iso_ms()
             merged = {**current, **fields, "updatedAt": when, "version": int(current.get("version", 0)) + 1}
             result = self._success(item_id, merged.get("name"), "updated", when, cid)
             try:
@@ -177,7 +168,7 @@ class ItemsProcessor:
         from lambdasmith.items.store import NotFound
 
         item_id = self._id(data)
-        result = self._success(item_id, None, "deleted", now_iso(), cid)
+        result = self._success(item_id, None, "deleted", utc_iso_ms(), cid)
         try:
             self._store_write(lambda: self.store.delete(key, item_id, result))
         except NotFound:

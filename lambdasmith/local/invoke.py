@@ -48,13 +48,13 @@ import socketserver
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Callable, Mapping, TextIO
 from urllib.parse import parse_qs, unquote
 
 from lambdasmith.kit.backends import open_queue
+from lambdasmith.kit.ids import uuid4
 from lambdasmith.kit.queue.port import Message, Queue, message_size
 from lambdasmith.local import invocation
 from lambdasmith.local.invocation import (
@@ -195,7 +195,7 @@ def invoke(
     REPORT on stderr), its log captured for `tail`. `raw`: the event as the caller sent it (what
     a function with a runner gets)."""
     _ensure_tee()
-    request_id = request_id or str(uuid.uuid4())
+    request_id = request_id or uuid4()
     if fn.runner is not None:
         payload = raw if raw is not None else json.dumps(event).encode()
         outcome = fn.runner(payload, request_id, client_context.raw if client_context else None)
@@ -293,7 +293,7 @@ class AsyncWorker:
 
     def handle(self, message: Message) -> None:
         attributes = message.attributes
-        request_id = attributes.get("RequestID") or str(uuid.uuid4())
+        request_id = attributes.get("RequestID") or uuid4()
         attempt = int(attributes.get("Attempt") or 1)
         client_context = None
         if attributes.get("ClientContext"):
@@ -402,7 +402,7 @@ class InvokeServer(socketserver.ThreadingTCPServer):
 
     def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
         """One HTTP request (headers by lower-case name) → its reply."""
-        request_id = str(uuid.uuid4())
+        request_id = uuid4()
         path, _, query = target.partition("?")
         name = None
         if path.startswith(INVOKE_PREFIX) and path.endswith(INVOKE_SUFFIX):
@@ -527,7 +527,7 @@ class _Connection(socketserver.StreamRequestHandler):
         if length > MAX_SYNC_PAYLOAD:
             if continue_first or not self._discard(length):
                 return self._fail(413, TOO_LARGE, "RequestTooLargeException")
-            self._send(error_reply(413, "RequestTooLargeException", TOO_LARGE, str(uuid.uuid4())), method, keep)
+            self._send(error_reply(413, "RequestTooLargeException", TOO_LARGE, uuid4()), method, keep)
             return keep
         if continue_first:
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -550,7 +550,7 @@ class _Connection(socketserver.StreamRequestHandler):
 
     def _fail(self, status: int, message: str, error_type: str = "InvalidRequestContentException") -> bool:
         """A request we cannot serve: answer it and close the connection."""
-        self._send(error_reply(status, error_type, message, str(uuid.uuid4())), "POST", False)
+        self._send(error_reply(status, error_type, message, uuid4()), "POST", False)
         return False
 
     def _send(self, reply: Reply, method: str, keep: bool) -> None:

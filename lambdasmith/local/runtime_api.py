@@ -32,12 +32,12 @@ import sys
 import termios
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
+from lambdasmith.kit.ids import uuid4
 from lambdasmith.local.invocation import (
     LATEST,
     MAX_RESPONSE,
@@ -237,7 +237,7 @@ class RuntimeEmulator:
         with self._turn:
             if self._closed:
                 raise RuntimeError(f"{self.function_name}: the runtime emulator is closed")
-            request_id = request_id or str(uuid.uuid4())
+            request_id = request_id or uuid4()
             trace_id = trace_id or _new_trace_id()
             self._capture = []
             self._log(start_line(request_id))
@@ -352,7 +352,7 @@ class RuntimeEmulator:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": LATEST,
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{LATEST}]{uuid.uuid4().hex}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{LATEST}]{uuid4().replace('-', '')}",
             **self.env,
         }
         with self._cond:
@@ -438,7 +438,7 @@ class RuntimeEmulator:
 
 
 def _new_trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+    return f"Root=1-{int(time.time()):08x}-{uuid4().replace('-', '')[:24]};Parent={uuid4().replace('-', '')[:16]};Sampled=0"
 
 
 def _seconds(s: float) -> str:

@@ -15,6 +15,7 @@ import json
 from lambdasmith.kit.http.events import Request
 from lambdasmith.kit.http.responses import NO_STORE, Response, json_response
 from lambdasmith.kit.http.routing import App, HTTPError, Router, lambda_handler
+from lambdasmith.kit.ids import uuid4
 from lambdasmith.kit.observability.logs import Logger
 from lambdasmith.kit.observability.metrics import Metrics
 from lambdasmith.wardrobe.config import WardrobeConfig
@@ -154,7 +155,7 @@ class WardrobeService:
         return self._page(items, cursor, expect)
 
     def share(self, request: Request) -> Response:
-        from lambdasmith.wardrobe.store import now_iso
+        from lambdasmith.wardrobe.messages import SHARE_ITEM, build_share
 
         user = self.caller(request)
         item_id = request.path_params["itemId"]
@@ -163,9 +164,8 @@ class WardrobeService:
             raise HTTPError(404, "item not found", code="not_found")
         if item["userId"] != user:
             raise HTTPError(403, "item belongs to another user", code="forbidden")
-        event_id = request.request_id or _new_id()
-        message = {"type": "SHARE_ITEM", "userId": user, "itemId": item_id, "timestamp": now_iso(), "requestId": event_id}
-        self.queue.send(json.dumps(message, separators=(",", ":")), {"type": "SHARE_ITEM"})
+        event_id = request.request_id or uuid4()
+        self.queue.send(build_share(user, item_id, event_id), {"type": SHARE_ITEM})
         self.metrics.add("ShareEventsEnqueued")
         return json_response({"itemId": item_id, "status": "queued", "eventId": event_id}, 202, NO_STORE)
 
@@ -281,12 +281,6 @@ def _is_date(text: str) -> bool:
     except ValueError:
         return False
     return len(text) == 10
-
-
-def _new_id() -> str:
-    import uuid
-
-    return str(uuid.uuid4())
 
 
 # ---------------------------------------------------------------------- the app

@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import time
 
+from lambdasmith.kit.clock import utc_iso_ms
+from lambdasmith.kit.retry import CONFLICT_ATTEMPTS, retry_conflict
 from lambdasmith.kit.table.port import (
     Absent,
     Exists,
@@ -44,7 +46,6 @@ SEASONS = ("spring", "summer", "autumn", "fall", "winter", "all-season")
 ITEM_FIELDS = ("itemId", "userId", "name", "category", "season", "color", "brand", "purchaseDate", "imageUrl",
                "sharedCount", "isPublic", "createdAt", "updatedAt")  # fmt: skip
 ACTIVITY_FIELDS = ("activityId", "type", "itemId", "userId", "requestId", "createdAt")
-CONFLICT_RETRIES = 5
 
 
 class ItemOwnedByOther(Exception):
@@ -57,12 +58,6 @@ class ItemExists(Exception):
 
 class IdempotencyMismatch(Exception):
     pass
-
-
-def now_iso(epoch: float | None = None) -> str:
-    """UTC, millisecond precision, fixed width: sorts as it reads."""
-    t = time.time() if epoch is None else epoch
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
 
 
 def item_key(item_id: str) -> dict[str, str]:
@@ -90,8 +85,8 @@ class WardrobeStore:
         transaction. Returns (item, created); a repeat with the same key and payload returns the
         stored item with created False. Raises ItemOwnedByOther, ItemExists, IdempotencyMismatch."""
         t = self.table
-        for attempt in range(CONFLICT_RETRIES):
-            now = now_iso()
+        for attempt in range(CONFLICT_ATTEMPTS):
+            now = utc_iso_ms()
             item = {**fields, "userId": user_id, "sharedCount": 0, "isPublic": False, "createdAt": now, "updatedAt": now}
             writes = [
                 Write(t, Put({**item_key(item["itemId"]), "entity": "Item", **item}, Absent())),
@@ -123,8 +118,7 @@ class WardrobeStore:
                     if existing is not None and existing.get("userId") != user_id:
                         raise ItemOwnedByOther() from None
                     raise ItemExists() from None
-                if "TransactionConflict" in reasons and attempt < CONFLICT_RETRIES - 1:
-                    time.sleep(0.01 * (attempt + 1))
+                if retry_conflict(reasons, attempt):
                     continue
                 raise
         raise RuntimeError("create did not settle")  # pragma: no cover - loop always returns or raises
@@ -157,13 +151,13 @@ class WardrobeStore:
     def apply_share(self, user_id: str, item_id: str, request_id: str) -> str:
         """Apply one share event exactly once in effect: 'applied', 'duplicate' or 'missing'."""
         t = self.table
-        for attempt in range(CONFLICT_RETRIES):
+        for attempt in range(CONFLICT_ATTEMPTS):
             item = t.get(item_key(item_id))
             if item is None:
                 return "missing"
             if item.get("userId") != user_id:
                 raise ValueError("share event names a user who does not own the item")
-            now = now_iso()
+            now = utc_iso_ms()
             change = Update(set={"isPublic": True, "updatedAt": now}, add={"sharedCount": 1})
             row_change = Update(set={"isPublic": True, "updatedAt": now, **self._sort_keys(now)}, add={"sharedCount": 1})
             writes = [
@@ -181,8 +175,7 @@ class WardrobeStore:
                     return "duplicate"
                 if "ConditionalCheckFailed" in e.reasons[1:3]:
                     return "missing"  # deleted since we read it
-                if "TransactionConflict" in e.reasons and attempt < CONFLICT_RETRIES - 1:
-                    time.sleep(0.01 * (attempt + 1))
+                if retry_conflict(e.reasons, attempt):
                     continue
                 raise
         raise RuntimeError("share did not settle")  # pragma: no cover

@@ -10,40 +10,16 @@ message never counts twice).
 
 from __future__ import annotations
 
-import json
-
 from lambdasmith.kit.observability.logs import Logger
 from lambdasmith.kit.observability.metrics import Metrics
 from lambdasmith.wardrobe.config import WardrobeConfig
+from lambdasmith.wardrobe.messages import parse_share
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
     from lambdasmith.wardrobe.store import WardrobeStore
-
-
-class InvalidMessage(ValueError):
-    pass
-
-
-def parse_share(body: str) -> tuple[str, str, str]:
-    """(userId, itemId, requestId) of a SHARE_ITEM message, or InvalidMessage."""
-    try:
-        msg = json.loads(body)
-    except (TypeError, ValueError):
-        raise InvalidMessage("body is not JSON") from None
-    if not isinstance(msg, dict) or msg.get("type") != "SHARE_ITEM":
-        raise InvalidMessage("not a SHARE_ITEM message")
-    values = []
-    for field in ("userId", "itemId", "requestId"):
-        v = msg.get(field)
-        if not isinstance(v, str) or not v or len(v) > 128 or "#" in v or not v.isprintable():
-            raise InvalidMessage(f"{field} missing or invalid")
-        values.append(v)
-    if not isinstance(msg.get("timestamp"), str):
-        raise InvalidMessage("timestamp missing")
-    return values[0], values[1], values[2]
 
 
 class ShareWorker:

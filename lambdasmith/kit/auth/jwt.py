@@ -31,7 +31,7 @@ import time
 from math import isfinite
 
 from lambdasmith.kit import b64url
-from lambdasmith.kit.digest import hmac_sha256
+from lambdasmith.kit.digest import hmac_sha256, same_bytes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -47,19 +47,6 @@ __all__ = [
     "decode",
     "user_id",
 ]
-
-try:  # the C function behind hmac.compare_digest, without `hmac` pulling in OpenSSL
-    from _operator import _compare_digest as _same_bytes  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the interpreter
-
-    def _same_bytes(a: bytes, b: bytes) -> bool:
-        if len(a) != len(b):
-            return False
-        diff = 0
-        for x, y in zip(a, b):
-            diff |= x ^ y
-        return diff == 0
-
 
 ALGORITHM = "HS256"
 MAX_TOKEN_LENGTH = 8192
@@ -151,7 +138,7 @@ def decode(
     payload = _b64decode(payload_b64, "payload")
     signature = _b64decode(signature_b64, "signature")
     expected = hmac_sha256(key, (header_b64 + "." + payload_b64).encode("ascii"))
-    if not _same_bytes(signature, expected):
+    if not same_bytes(signature, expected):
         raise InvalidToken("token signature is invalid")
 
     claims = _json_object(payload, "payload")

@@ -14,6 +14,7 @@ import time
 from lambdasmith.kit.aws import errors, sigv4
 from lambdasmith.kit.aws.credentials import CredentialProvider, region as default_region
 from lambdasmith.kit.http.wire import Pool, WireError, split_url
+from lambdasmith.kit.retry import full_jitter
 from lambdasmith.kit.values import Record
 
 TYPE_CHECKING = False
@@ -160,9 +161,4 @@ class JsonClient:
             self._backoff(attempt)
 
     def _backoff(self, attempt: int) -> None:
-        rng = self.rng
-        if rng is None:
-            import random
-
-            rng = random.random
-        self.sleep(rng() * min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
+        self.sleep(full_jitter(attempt - 1, self.backoff_base, self.backoff_cap, self.rng))

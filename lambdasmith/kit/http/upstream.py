@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 from lambdasmith.kit.http.wire import Pool, WireError
+from lambdasmith.kit.retry import full_jitter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ class UpstreamClient:
                 return response
             if attempt >= self.retries:
                 break
-            delay = self._backoff(attempt)
+            delay = full_jitter(attempt, BACKOFF_BASE, BACKOFF_CAP, self._rng)
             if response is not None and "retry-after" in response.headers:
                 wait = parse_retry_after(response.headers["retry-after"], self._clock())
                 if wait is not None:
@@ -203,14 +204,6 @@ class UpstreamClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _backoff(self, attempt: int) -> float:
-        rng = self._rng
-        if rng is None:
-            import random
-
-            rng = random.random
-        return rng() * min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
 
     def _exchange(self, url: str, headers: list[tuple[str, str]]) -> UpstreamResponse:
         try:

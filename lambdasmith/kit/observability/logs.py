@@ -10,6 +10,9 @@ import json
 import os
 import sys
 import time
+
+from lambdasmith.kit.clock import utc_stamp_ms
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TextIO
@@ -21,8 +24,7 @@ _cold = True  # module state survives warm invocations, exactly like Lambda's
 
 
 def _timestamp(now: float) -> str:
-    ms = int(now * 1000) % 1000
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + f",{ms:03d}+0000"
+    return utc_stamp_ms(now, "%Y-%m-%d %H:%M:%S", ",", "+0000")  # Powertools' (logging's) format
 
 
 class Logger:

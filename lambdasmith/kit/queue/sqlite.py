@@ -28,6 +28,7 @@ import os
 import threading
 import time
 
+from lambdasmith.kit.ids import uuid4
 from lambdasmith.kit.queue.port import InvalidReceipt, Message, Queue, check_redrive
 
 TYPE_CHECKING = False
@@ -79,15 +80,6 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _message_id() -> str:
-    """A random (version 4) UUID, without importing `uuid`."""
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40
-    b[8] = (b[8] & 0x3F) | 0x80
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
 def _receipt() -> str:
     return os.urandom(24).hex()
 
@@ -132,7 +124,7 @@ class SqliteQueue(Queue):
         with self.db.write() as conn:
             now = self.clock()
             for body, attributes, delay_s in entries:
-                mid = _message_id()
+                mid = uuid4()
                 conn.execute(
                     "INSERT INTO queue_messages (queue, id, body, attributes, sent_at, visible_at)"
                     " VALUES (?, ?, ?, ?, ?, ?)",

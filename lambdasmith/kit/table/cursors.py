@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from lambdasmith.kit import b64url
-from lambdasmith.kit.digest import hmac_sha256
+from lambdasmith.kit.digest import hmac_sha256, same_bytes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,9 +42,7 @@ def unseal(cursor: str, key: bytes, expect: dict[str, Any]) -> dict[str, Any]:
         raise BadCursor("malformed cursor")
     body_text, mac_text = cursor.split(".")
     body, mac = _unb64(body_text), _unb64(mac_text)
-    import hmac
-
-    if not hmac.compare_digest(mac, hmac_sha256(key, body)[:MAC_BYTES]):
+    if not same_bytes(mac, hmac_sha256(key, body)[:MAC_BYTES]):
         raise BadCursor("cursor was altered")
     try:
         state = json.loads(body)

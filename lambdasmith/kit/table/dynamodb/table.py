@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 
 from lambdasmith.kit.aws import errors as aws
+from lambdasmith.kit.retry import full_jitter
 from lambdasmith.kit.table.dynamodb.client import default_client
 from lambdasmith.kit.table.dynamodb.expressions import (
     Expression,
@@ -302,9 +303,7 @@ class DynamoTable(Table):
                 pending = {t: v for t, v in (resp.get("UnprocessedKeys") or {}).items() if v}
                 if pending:
                     attempt += 1
-                    if attempt >= BATCH_ATTEMPTS:
-                        raise Throttled(f"batch_get on {self.name!r}: keys left unprocessed")
-                    self._backoff(attempt)
+                    self._pause_or_give_up(attempt, f"batch_get on {self.name!r}: keys left unprocessed")
         return found
 
     def _batch_put(self, items: list[Item]) -> None:
@@ -319,9 +318,7 @@ class DynamoTable(Table):
                 pending = {t: v for t, v in (resp.get("UnprocessedItems") or {}).items() if v}
                 if pending:
                     attempt += 1
-                    if attempt >= BATCH_ATTEMPTS:
-                        raise Throttled(f"batch_put on {self.name!r}: items left unprocessed")
-                    self._backoff(attempt)
+                    self._pause_or_give_up(attempt, f"batch_put on {self.name!r}: items left unprocessed")
 
     # ------------------------------------------------------------------------ transactions
 
@@ -474,9 +471,14 @@ class DynamoTable(Table):
             raise Throttled(str(e)) from None
 
     def _backoff(self, attempt: int) -> None:
-        import random
+        self._sleep(full_jitter(attempt, BACKOFF_BASE, BACKOFF_CAP))
 
-        self._sleep(random.random() * min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+    def _pause_or_give_up(self, attempt: int, left_over: str) -> None:
+        """A batch call left work unprocessed (DynamoDB's throttling of batches): wait, or
+        raise Throttled once BATCH_ATTEMPTS calls have not finished it."""
+        if attempt >= BATCH_ATTEMPTS:
+            raise Throttled(left_over)
+        self._backoff(attempt)
 
     def _visible(self, raw: dict[str, Any] | None, now: float) -> Item | None:
         if not raw:
