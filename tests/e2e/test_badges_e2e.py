@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from lambdasmith.badges.signature import sign_v1, sign_v2
-from tests.e2e.serving import Served, http
-from tests.fakes.upstreams import FakeGitHub, FakeNuGet
+from tests.support.serving import Served, http
+from tests.support.upstreams import FakeGitHub, FakeNuGet
 
 pytestmark = pytest.mark.e2e
 

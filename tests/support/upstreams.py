@@ -2,7 +2,7 @@
 
 Run them in-process (`FakeNuGet(data).start()`, a thread) or as a subprocess for end-to-end tests:
 
-    python -m tests.fakes.upstreams nuget|github --port 0 --data data.json   (or --data-json '{…}')
+    python -m tests.support.upstreams nuget|github --port 0 --data data.json   (or --data-json '{…}')
 
 The first stdout line is the base URL. Data shapes:
     nuget:  {"packages": {"Package.Id": ["1.0.0", "1.1.0-beta.1", …]}}
@@ -475,7 +475,7 @@ def build(kind: str, data: dict[str, Any], port: int = 0) -> FakeServer:
 
 
 class FakeProcess:
-    """A fake started as `python -m tests.fakes.upstreams` — for tests that need a separate process."""
+    """A fake started as `python -m tests.support.upstreams` — for tests that need a separate process."""
 
     def __init__(self, kind: str, data: dict[str, Any], port: int = 0) -> None:
         fd, self._data_path = tempfile.mkstemp(prefix=f"fake-{kind}-", suffix=".json")
@@ -483,7 +483,7 @@ class FakeProcess:
             json.dump(data, f)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.upstreams", kind, "--port", str(port), "--data", self._data_path],
+            [sys.executable, "-m", "tests.support.upstreams", kind, "--port", str(port), "--data", self._data_path],
             stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
         )
         assert self.proc.stdout is not None
@@ -524,7 +524,7 @@ def control(base_url: str, payload: dict[str, Any] | None = None) -> dict[str, A
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.upstreams", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tests.support.upstreams", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("kind", choices=["nuget", "github"])
     parser.add_argument("--port", type=int, default=0)

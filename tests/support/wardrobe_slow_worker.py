@@ -1,6 +1,6 @@
 """A share worker that takes its time, for the test that kills a pump mid-batch.
 
-`python -m lambdasmith.local.pump wardrobe-shares tests.wardrobe_slow_worker:handler …` runs it.
+`python -m lambdasmith.local.pump wardrobe-shares tests.support.wardrobe_slow_worker:handler …` runs it.
 Each record goes through the real worker (`lambdasmith.wardrobe.worker.handler`, configured
 from the environment like on Lambda) on its own; after each one a JSON line is appended to the
 file named by WARDROBE_TEST_PROGRESS, then it sleeps WARDROBE_TEST_SLEEP_S seconds (default 0.3),

@@ -1,7 +1,7 @@
 """helpers.sh and the shell examples (health, echo_request, github_traffic).
 
 Each example runs as `bash -c 'source FILE && run'` with a payload 2.0 event on stdin, and once
-through the bootstrap against the fake Runtime API of tests/test_shell_bootstrap.py. github_traffic
+through the bootstrap against the fake Runtime API of tests/shell/test_bootstrap.py. github_traffic
 talks to a local fake GitHub (GITHUB_API_URL). These tests need jq and curl: without them they fail
 and say so (apt-get install jq curl).
 """
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_shell_bootstrap import Bootstrap, FakeRuntimeAPI, require_tools
+from tests.shell.test_bootstrap import Bootstrap, FakeRuntimeAPI, require_tools
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHELL = ROOT / "lambdasmith" / "shell"
 EXAMPLES = SHELL / "examples"
 HELPERS = SHELL / "runtime" / "helpers.sh"

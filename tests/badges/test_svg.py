@@ -23,7 +23,7 @@ import pytest
 
 from lambdasmith.badges import svg, verdana, verdana_widths
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / ".cache" / "node" / "node_modules"
 ORACLE = ROOT / "tests" / "node" / "badge_oracle.mjs"
 SVG_NS = "{http://www.w3.org/2000/svg}"

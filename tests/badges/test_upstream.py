@@ -14,7 +14,7 @@ from lambdasmith.badges.upstream import (
 )
 from lambdasmith.badges.versions import best_match
 from lambdasmith.kit.http.upstream import UpstreamClient
-from tests.fakes.upstreams import FakeGitHub, FakeNuGet, FakeProcess, FakeServer, Reply, Request, control
+from tests.support.upstreams import FakeGitHub, FakeNuGet, FakeProcess, FakeServer, Reply, Request, control
 
 TTL = 900.0
 NEWTONSOFT = ["12.0.1", "12.0.2", "13.0.1", "13.0.2-beta1", "13.0.3"]

@@ -3,7 +3,7 @@
 `FakeRuntimeAPI` is a small Runtime API (2018-06-01) on 127.0.0.1: tests queue events, the
 bootstrap (a real subprocess) takes them from `GET …/invocation/next` and posts its answers, which
 the fake records with their headers. It counts accepted TCP connections, so keep-alive is visible.
-tests/test_shell_examples.py uses it too.
+tests/shell/test_examples.py uses it too.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = ROOT / "lambdasmith" / "shell" / "runtime" / "bootstrap"
 LIMIT = 6 * 1024 * 1024
 PREFIX = "/2018-06-01/runtime"

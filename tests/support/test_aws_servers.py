@@ -20,8 +20,8 @@ from typing import Any
 import boto3
 import pytest
 
-from tests import aws_servers
-from tests.aws_servers import FAKE_DYNAMODB_AUTH, LocalServer, MotoServer, ServerFailed, ServerUnavailable
+from tests.support import aws_servers
+from tests.support.aws_servers import FAKE_DYNAMODB_AUTH, LocalServer, MotoServer, ServerFailed, ServerUnavailable
 from tests.conftest import _start
 
 
@@ -333,7 +333,7 @@ def test_a_stopped_server_leaves_no_process_and_no_listener() -> None:
 def test_servers_are_stopped_when_the_interpreter_exits() -> None:
     script = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from tests import aws_servers;"
+        "from tests.support import aws_servers;"
         "s = aws_servers.moto_server().start(); print(s.proc.pid, flush=True)"
     )
     out = subprocess.run(

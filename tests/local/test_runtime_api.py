@@ -1,5 +1,5 @@
 """The Lambda Runtime API emulator (lambdasmith.local.runtime_api) with the test bootstraps of
-tests/runtime_bootstraps: a Python one (probes of the Runtime API itself, driven by the event) and
+tests/support/runtime_bootstraps: a Python one (probes of the Runtime API itself, driven by the event) and
 a bash + curl one."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from lambdasmith.local.runtime_api import MAX_RESPONSE_BYTES, RuntimeEmulator
 
-BOOTSTRAPS = Path(__file__).resolve().parent / "runtime_bootstraps"
+BOOTSTRAPS = Path(__file__).resolve().parents[1] / "support" / "runtime_bootstraps"
 PY_BOOTSTRAP = [sys.executable, str(BOOTSTRAPS / "python_bootstrap.py")]
 
 

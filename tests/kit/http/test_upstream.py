@@ -15,7 +15,7 @@ import pytest
 
 from lambdasmith.kit.http import upstream
 from lambdasmith.kit.http.upstream import UpstreamClient, UpstreamError, parse_link_header, parse_retry_after
-from tests.fakes.upstreams import FakeServer, Reply, Request
+from tests.support.upstreams import FakeServer, Reply, Request
 
 UA = "lambdasmith-tests/1.0"
 

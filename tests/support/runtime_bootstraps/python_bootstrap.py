@@ -1,7 +1,7 @@
 """A tiny custom-runtime bootstrap for the emulator's tests (stdlib only).
 
 GET next → run the handler → POST response/error, on one keep-alive connection. Events with a
-"probe" key exercise the Runtime API itself (see tests/test_runtime_api.py); anything else goes to
+"probe" key exercise the Runtime API itself (see tests/local/test_runtime_api.py); anything else goes to
 the handler `_HANDLER` = `file.function`, the function of `{LAMBDA_TASK_ROOT}/{file}.py`.
 """
 

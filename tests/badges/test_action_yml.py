@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ACTION = Path(__file__).resolve().parents[1] / ".github" / "actions" / "badges-push" / "action.yml"
+ACTION = Path(__file__).resolve().parents[2] / ".github" / "actions" / "badges-push" / "action.yml"
 INPUTS = {"url", "secret", "junit", "trx", "platform", "branch", "signature-version"}
 
 _RUN_KEY = re.compile(r"^(?P<lead>\s*(?:-\s+)?)run:(?P<rest>.*)$")
