@@ -20,7 +20,16 @@ import pytest
 from lambdasmith.kit.secrets.aws import SsmSecrets
 from lambdasmith.wardrobe.config import WardrobeConfig
 from lambdasmith.wardrobe.store import WARDROBE
-from tests.support.templates import AWS_CALL_SPY, ROOT, as_list, cfn_lint, key_schema, props, resource_text
+from tests.support.templates import (
+    AWS_CALL_SPY,
+    ROOT,
+    as_list,
+    cfn_lint,
+    key_schema,
+    load_template,
+    props,
+    resource_text,
+)
 
 WARDROBE_TEMPLATE = ROOT / "deploy" / "wardrobe" / "template.yaml"
 
@@ -32,6 +41,12 @@ API_ROUTES = {("POST", "/users/{userId}/items"), ("GET", "/users/{userId}/items"
 ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
 ESM_SQS_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
 PARAMETER_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${JwtSecretParameterName}"
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    """The badges template: the wardrobe's functions run the same Python runtime as its function."""
+    return load_template("badges")
 
 
 @pytest.fixture(scope="module")
