@@ -337,9 +337,12 @@ def test_tampered_body_is_401(base):
     assert post(base, path, body, sig=sig.upper().replace("SHA256=", "SHA256=")).status == 201  # hex case-insensitive
 
 
-@pytest.mark.parametrize("ts", [now_iso(-6 * 60), now_iso(+2 * 60), "yesterday", "2026-13-45T99:00:00Z", "2026-01-01"])
+# The clock is read when the test runs, not at collection: minutes can pass in between.
+@pytest.mark.parametrize("ts", [lambda: now_iso(-6 * 60), lambda: now_iso(+2 * 60), "yesterday", "2026-13-45T99:00:00Z",
+                                "2026-01-01"], ids=["6-minutes-ago", "2-minutes-ahead", "yesterday", "2026-13-45T99:00:00Z",
+                                                    "2026-01-01"])  # fmt: skip
 def test_timestamp_window(base, ts):
-    r = post(base, f"/tests/results/linux/acme/window/{fresh_branch()}", payload(), ts=ts)
+    r = post(base, f"/tests/results/linux/acme/window/{fresh_branch()}", payload(), ts=ts() if callable(ts) else ts)
     assert r.status == 400 and r.json()["error_details"][0]["error_code"] == "INVALID_TIMESTAMP"
 
 
