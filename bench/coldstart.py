@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import bare, compile_everything, handler_run, table  # noqa: E402
 from lambdasmith.local.apigw import v2_event  # noqa: E402
-from tests.fakes.upstreams import FakeNuGet  # noqa: E402
+from tests.support.upstreams import FakeNuGet  # noqa: E402
 
 def seed(data_dir: str) -> None:
     from lambdasmith.badges.config import BadgesConfig
@@ -37,7 +37,7 @@ def seed(data_dir: str) -> None:
 
 def dynamodb_rows(env: dict, runs: int, bare_ms: float) -> None:
     """The badges handler on DynamoDB (DynamoDB Local on loopback): our client vs boto3."""
-    from tests import aws_servers
+    from tests.support import aws_servers
 
     server = aws_servers.dynamodb_local().start()
     try:

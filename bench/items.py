@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import bare, compile_everything, handler_run, table  # noqa: E402
-from tests.e2e.serving import Served  # noqa: E402
+from tests.support.serving import Served  # noqa: E402
 
 
 def create_event(tag: str) -> dict:

@@ -1,6 +1,6 @@
 """Fixtures shared by the whole suite.
 
-AWS servers on loopback (see tests/aws_servers.py), each started once per session and only
+AWS servers on loopback (see tests/support/aws_servers.py), each started once per session and only
 when a test asks for it:
 
 - `dynamodb_local`: DynamoDB Local (needs Java 17+ and `make node-tools`);
@@ -22,8 +22,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from tests import aws_servers
-from tests.aws_servers import LocalServer, MotoServer, ServerUnavailable
+from tests.support import aws_servers
+from tests.support.aws_servers import LocalServer, MotoServer, ServerUnavailable
 
 FAKE_ACCESS_KEY_ID = "testing"  # alphanumeric: DynamoDB Local rejects other characters
 FAKE_SECRET_ACCESS_KEY = "testing"

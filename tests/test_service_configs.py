@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from lambdasmith.kit.settings import SettingError
 from lambdasmith.wardrobe.config import WardrobeConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+
 
 # The variables and defaults as they were before kit/settings.py (the templates set these names).
 VARIABLES = {
@@ -103,24 +103,3 @@ def test_workers_and_clis_open_resources_through_wiring_not_the_http_module(modu
     imported = _imported(ROOT / "lambdasmith" / module)
     assert http not in imported
     assert any(name.endswith(".wiring") or ".wiring." in name for name in imported)
-
-
-def test_clis_pass_the_data_dir_as_a_value(tmp_path, monkeypatch, capsys):
-    from lambdasmith.cli import main
-
-    monkeypatch.delenv("LAMBDASMITH_DATA_DIR", raising=False)
-    assert main(["wardrobe", "token", "ana", "--data-dir", str(tmp_path)]) == 0
-    assert main(["badges", "register-org", "acme", "--type", "testdata", "--secret", "k", "--data-dir", str(tmp_path)]) == 0
-    assert "LAMBDASMITH_DATA_DIR" not in os.environ
-    assert (tmp_path / "lambdasmith.db").exists()  # the secret and the org went to the given directory
-    assert capsys.readouterr().out.splitlines()[-1] == "acme testdata: registered"
-
-
-def test_wardrobe_prepare_local_makes_the_jwt_secret_once(tmp_path):
-    from lambdasmith.wardrobe.wiring import ensure_local_secret, prepare_local
-
-    config = WardrobeConfig(data_dir=str(tmp_path))
-    prepare_local(config)
-    secret = ensure_local_secret(config)
-    prepare_local(config)
-    assert ensure_local_secret(config) == secret and len(secret) > 40

@@ -12,7 +12,7 @@ import pytest
 from lambdasmith.kit.table.port import Index, TableSpec
 from lambdasmith.local.invocation import resolve
 from lambdasmith.services import SERVICES
-from tests.test_release import load_template
+from tests.support.templates import load_template
 
 TABLES = [(svc, table) for svc in SERVICES for table in svc.tables]
 

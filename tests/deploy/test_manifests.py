@@ -13,7 +13,7 @@ import pytest
 from lambdasmith.local.invocation import resolve
 from lambdasmith.manifest import DIRECT, FUNCTION_URL, HTTP_API, REST_API, SQS, Service
 from lambdasmith.services import SERVICES, python_functions
-from tests.test_release import load_template
+from tests.support.templates import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT_TYPES = {HTTP_API: "HttpApi", REST_API: "Api"}  # payload kind → SAM event type

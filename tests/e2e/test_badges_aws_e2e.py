@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from tests.e2e import test_badges_e2e as embedded
-from tests.e2e.serving import Served, http
+from tests.support.serving import Served, http
 from tests.e2e.test_badges_e2e import (  # noqa: F401  (collected here, on the AWS-backed server)
     test_32_concurrent_requests_with_one_nonce_store_exactly_one,
     test_case_insensitive_and_encoded_branch,

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from lambdasmith.badges.signature import sign_v1, sign_v2
-from tests.e2e.serving import Served, http
-from tests.fakes.upstreams import FakeGitHub, FakeNuGet
+from tests.support.serving import Served, http
+from tests.support.upstreams import FakeGitHub, FakeNuGet
 
 pytestmark = pytest.mark.e2e
 
@@ -337,11 +337,12 @@ def test_tampered_body_is_401(base):
     assert post(base, path, body, sig=sig.upper().replace("SHA256=", "SHA256=")).status == 201  # hex case-insensitive
 
 
-@pytest.mark.parametrize("ts", [-6 * 60, +2 * 60, "yesterday", "2026-13-45T99:00:00Z", "2026-01-01"])
+# The clock is read when the test runs, not at collection: minutes can pass in between.
+@pytest.mark.parametrize("ts", [lambda: now_iso(-6 * 60), lambda: now_iso(+2 * 60), "yesterday", "2026-13-45T99:00:00Z",
+                                "2026-01-01"], ids=["6-minutes-ago", "2-minutes-ahead", "yesterday", "2026-13-45T99:00:00Z",
+                                                    "2026-01-01"])  # fmt: skip
 def test_timestamp_window(base, ts):
-    if isinstance(ts, int):  # an offset from now, taken when the test runs (not at collection)
-        ts = now_iso(ts)
-    r = post(base, f"/tests/results/linux/acme/window/{fresh_branch()}", payload(), ts=ts)
+    r = post(base, f"/tests/results/linux/acme/window/{fresh_branch()}", payload(), ts=ts() if callable(ts) else ts)
     assert r.status == 400 and r.json()["error_details"][0]["error_code"] == "INVALID_TIMESTAMP"
 
 

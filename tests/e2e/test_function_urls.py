@@ -1,6 +1,6 @@
 """Function URLs of shell functions end to end: `lambdasmith serve shell invoke` in a subprocess,
 with a configuration (LAMBDASMITH_SHELL_FUNCTIONS) pointing at the test bootstraps of
-tests/runtime_bootstraps, driven over real HTTP; the same functions through the Invoke API."""
+tests/support/runtime_bootstraps, driven over real HTTP; the same functions through the Invoke API."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from lambdasmith.local.function_urls import BOOTSTRAP, EXAMPLES
-from tests.e2e.serving import Served, http
+from tests.support.serving import Served, http
 
 pytestmark = pytest.mark.e2e
 
-BOOTSTRAPS = Path(__file__).resolve().parents[1] / "runtime_bootstraps"
+BOOTSTRAPS = Path(__file__).resolve().parents[1] / "support" / "runtime_bootstraps"
 REAL_RUNTIME = BOOTSTRAP.exists() and (EXAMPLES / "health.sh").exists()
 
 

@@ -1,7 +1,7 @@
 """The local Lambda Invoke API end to end: `lambdasmith serve invoke` in a subprocess, driven over
 raw HTTP, through boto3's Lambda client and through the AWS CLI (v1), sync and async.
 
-The test functions (tests/invoke_functions.py) are added to the registry with
+The test functions (tests/support/invoke_functions.py) are added to the registry with
 LAMBDASMITH_EXTRA_FUNCTIONS; each records its calls in a JSON-lines file, so tests can count
 attempts and tell which server process ran an event.
 """
@@ -27,7 +27,7 @@ import pytest
 from botocore.config import Config
 
 from lambdasmith.kit.backends import open_queue
-from tests.e2e.serving import Served, http
+from tests.support.serving import Served, http
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +43,7 @@ TEST_FUNCTIONS = {
 def server_env(tmp: Path) -> dict[str, str]:
     state = tmp / "state"
     state.mkdir(exist_ok=True)
-    extras = ",".join(f"{name}=tests.invoke_functions:{attr}" for name, attr in TEST_FUNCTIONS.items())
+    extras = ",".join(f"{name}=tests.support.invoke_functions:{attr}" for name, attr in TEST_FUNCTIONS.items())
     return {
         "LAMBDASMITH_EXTRA_FUNCTIONS": extras,
         "LAMBDASMITH_ASYNC_RETRY_DELAY": "1",

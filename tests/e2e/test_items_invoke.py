@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.e2e.serving import Served, http
+from tests.support.serving import Served, http
 
 pytestmark = pytest.mark.e2e
 

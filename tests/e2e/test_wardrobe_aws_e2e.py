@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.serving import Served
+from tests.support.serving import Served
 from tests.e2e.test_wardrobe_e2e import (  # noqa: F401  (collected here, on the AWS-backed server)
     api,
     lambdasmith,

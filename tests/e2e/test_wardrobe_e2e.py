@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.e2e.serving import Served, http
+from tests.support.serving import Served, http
 
 pytestmark = pytest.mark.e2e
 

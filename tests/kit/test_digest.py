@@ -1,4 +1,5 @@
-"""kit.digest: the constant-time compare every MAC check uses (and its pure-Python fallback)."""
+"""kit.digest: the built-in SHA-256 and HMAC-SHA256 equal hashlib's and hmac's, and the
+constant-time compare every MAC check uses (and its pure-Python fallback)."""
 
 import hmac
 
@@ -33,3 +34,14 @@ def test_hmac_is_not_imported_for_it():
     code = "import sys, lambdasmith.kit.digest as d; d.same_bytes(b'a', b'a'); print('hmac' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("key,msg", [(b"", b""), (b"k", b"msg"), (b"k" * 64, b"x" * 1000), (b"long" * 40, "é✓".encode())])
+def test_builtin_digests_equal_hashlib_and_hmac(key, msg):
+    import hashlib
+    import hmac
+
+    from lambdasmith.kit.digest import hmac_sha256, sha256_hex
+
+    assert sha256_hex(msg) == hashlib.sha256(msg).hexdigest()
+    assert hmac_sha256(key, msg) == hmac.new(key, msg, hashlib.sha256).digest()
