@@ -35,6 +35,7 @@ from lambdasmith.kit.digest import hmac_sha256
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 __all__ = [
@@ -49,16 +50,20 @@ __all__ = [
 ]
 
 try:  # the C function behind hmac.compare_digest, without `hmac` pulling in OpenSSL
-    from _operator import _compare_digest as _same_bytes  # type: ignore[import-not-found]
+    from _operator import _compare_digest
+
+    _same_bytes: Callable[[bytes, bytes], bool] = _compare_digest
 except ImportError:  # pragma: no cover - depends on the interpreter
 
-    def _same_bytes(a: bytes, b: bytes) -> bool:
+    def _bytewise_same(a: bytes, b: bytes, /) -> bool:
         if len(a) != len(b):
             return False
         diff = 0
         for x, y in zip(a, b):
             diff |= x ^ y
         return diff == 0
+
+    _same_bytes = _bytewise_same
 
 
 ALGORITHM = "HS256"
