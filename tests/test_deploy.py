@@ -7,12 +7,12 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
-import re
-import time
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 import zipfile
 from datetime import datetime, timezone
