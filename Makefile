@@ -9,7 +9,10 @@ NODE_TOOLS := .cache/node
 serve: install
 	$(UV) run --frozen lambdasmith serve
 
+# Lint and type-check first (ruff, mypy: configured in pyproject.toml), then the suite.
 test: install node-tools system-tools
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen mypy
 	$(UV) run --frozen pytest
 
 bench: install node-tools

@@ -23,6 +23,7 @@ from bench.harness import bare, compile_everything, handler_run, table  # noqa: 
 from lambdasmith.local.apigw import v2_event  # noqa: E402
 from tests.support.upstreams import FakeNuGet  # noqa: E402
 
+
 def seed(data_dir: str) -> None:
     from lambdasmith.badges.config import BadgesConfig
     from lambdasmith.badges.store import Repo

@@ -56,8 +56,8 @@ def throughput(token: str, query: str, seconds: float = 2.0) -> float:
 
     app = create_app(WardrobeConfig.from_env())
     event = v1_event("GET", f"/users/bench/items?{query}", [("Authorization", f"Bearer {token}")], b"")
-    import io
     import contextlib
+    import io
 
     n, deadline = 0, time.perf_counter() + seconds
     with contextlib.redirect_stdout(io.StringIO()):  # the EMF lines would dominate the timing

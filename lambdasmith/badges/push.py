@@ -24,7 +24,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from email.message import Message
-from typing import Sequence
+from typing import IO, Sequence
 
 from lambdasmith.badges.reports import Counts, Kind, ReportError, parse_files
 from lambdasmith.badges.signature import sign_v1, sign_v2
@@ -268,7 +268,10 @@ def _headers(plan: Plan, redact: bool = False) -> dict[str, str]:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirect would turn the POST into a body-less GET; surface it as an error instead."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None
 
 

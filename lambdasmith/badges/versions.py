@@ -101,12 +101,13 @@ def parse_version(s: str) -> Version | None:
     numbers = _numeric_parts(release_text, 1, 4)
     if numbers is None:
         return None
-    release = (numbers + (0, 0, 0))[:4]
+    major, minor, patch, revision = (numbers + (0, 0, 0))[:4]
+    release = (major, minor, patch, revision)
     prerelease = tuple(pre_text.split(".")) if dash else ()
     labels = tuple((0, int(p)) if p.isdigit() else (1, p.lower()) for p in prerelease)
     # A stable version (flag 1) outranks every prerelease (flag 0) of the same release.
-    key: _Key = (release, 0 if prerelease else 1, labels)  # type: ignore[assignment]
-    return Version(key, release, prerelease, build, s)  # type: ignore[arg-type]
+    key: _Key = (release, 0 if prerelease else 1, labels)
+    return Version(key, release, prerelease, build, s)
 
 
 class Floating(Record):

@@ -12,7 +12,6 @@ Lambda counts an error, the alarm fires and an async invocation is retried and t
 from __future__ import annotations
 
 import json
-import time
 
 from lambdasmith.items.config import ItemsConfig
 from lambdasmith.kit.clock import utc_iso_ms

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import time
 
-from lambdasmith.kit.table.port import Absent, AllOf, AttrEquals, Delete, Exists, Put, TableSpec, TransactionCanceled, Write
+from lambdasmith.kit.table.port import (
+    Absent,
+    AllOf,
+    AttrEquals,
+    Delete,
+    Exists,
+    Put,
+    TableSpec,
+    TransactionCanceled,
+    Write,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -18,9 +18,9 @@ try:
     from _sha256 import sha256  # type: ignore[import-not-found]  # CPython ≤ 3.11
 except ImportError:  # pragma: no cover - depends on the interpreter
     try:
-        from _sha2 import sha256  # type: ignore[import-not-found,no-redef]  # CPython ≥ 3.12
+        from _sha2 import sha256  # type: ignore[import-not-found]  # CPython ≥ 3.12
     except ImportError:
-        from hashlib import sha256  # type: ignore[no-redef]
+        from hashlib import sha256
 
 _BLOCK = 64
 _IPAD = bytes(x ^ 0x36 for x in range(256))

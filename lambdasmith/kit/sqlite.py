@@ -113,7 +113,8 @@ class Database:
         Nested use on the same thread joins the outer transaction.
         """
         conn = self.connection()
-        if conn.in_transaction:
+        nested = conn.in_transaction  # a local, so the check after a failure reads it afresh
+        if nested:
             yield conn
             return
         with self._write_lock:

@@ -40,6 +40,7 @@ class FunctionServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        assert isinstance(host, str)  # bound to a host name or IP text, never bytes
         return f"http://{host}:{port}"
 
 

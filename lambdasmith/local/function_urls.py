@@ -221,6 +221,7 @@ class FunctionUrlServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        assert isinstance(host, str)  # bound to a host name or IP text, never bytes
         return f"http://{host}:{port}"
 
 

@@ -355,6 +355,7 @@ def _run(fn: Function, event: Any, request_id: str, qualifier: str | None, clien
     )
     started = time.perf_counter()
     exception: BaseException | None = None
+    stack: list[str]
     try:
         result = handler(event, ctx)
         if not marshal:

@@ -158,9 +158,9 @@ class _ThreadTee:
 def _ensure_tee() -> None:
     """Wrap the current sys.stdout/sys.stderr (once; again if someone replaced them since)."""
     if not isinstance(sys.stdout, _ThreadTee):
-        sys.stdout = _ThreadTee(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = _ThreadTee(sys.stdout)
     if not isinstance(sys.stderr, _ThreadTee):
-        sys.stderr = _ThreadTee(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = _ThreadTee(sys.stderr)
 
 
 # ---------------------------------------------------------------------------- functions
@@ -383,6 +383,7 @@ class InvokeServer(socketserver.ThreadingTCPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        assert isinstance(host, str)  # bound to a host name or IP text, never bytes
         return f"http://{host}:{port}"
 
     def server_close(self) -> None:
@@ -421,7 +422,7 @@ class InvokeServer(socketserver.ThreadingTCPServer):
 
     def invoke_function(self, raw_name: str, query: str, headers: dict[str, str], body: bytes, request_id: str) -> Reply:
         name, qualifier = parse_function_name(raw_name)
-        qualifier = qualifier or (parse_qs(query).get("Qualifier") or [None])[0]
+        qualifier = qualifier or parse_qs(query).get("Qualifier", [""])[0] or None  # parse_qs drops blanks
         fn = self.functions.get(name)
         if fn is None:
             return error_reply(404, "ResourceNotFoundException",

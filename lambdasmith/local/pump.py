@@ -111,10 +111,10 @@ class QueuePump:
             self.log(f"pump {self.queue.name}: function error {outcome.error_type}: {outcome.error_message}")
             failed = ids
         else:
-            failed = failed_ids(outcome.result, ids)
-            if failed is None:
+            reported = failed_ids(outcome.result, ids)
+            if reported is None:
                 self.log(f"pump {self.queue.name}: invalid batch response, whole batch failed")
-                failed = ids
+            failed = ids if reported is None else reported
         done = [m.receipt for m in messages if m.id not in failed]
         if done:
             self.queue.delete_batch(done)

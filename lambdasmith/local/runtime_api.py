@@ -151,6 +151,8 @@ class _Child:
         """Wait (bounded) until the lines already written to the pipes have reached the sink."""
         waiting = 0
         for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is None:  # not piped
+                continue
             try:
                 buf = bytearray(4)
                 fcntl.ioctl(pipe.fileno(), termios.FIONREAD, buf)
@@ -220,6 +222,7 @@ class RuntimeEmulator:
     @property
     def address(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # bound to a host name or IP text, never bytes
         return f"{host}:{port}"
 
     @property
@@ -550,7 +553,8 @@ class _RuntimeHandler(BaseHTTPRequestHandler):
         """The request body (Content-Length or chunked); None past `limit` (read away, or the
         connection closed when it is far too large)."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks, size, over = [], 0, False
+            chunks: list[bytes] = []
+            size, over = 0, False
             while True:
                 line = self.rfile.readline(65537)
                 try:

@@ -19,7 +19,6 @@ from lambdasmith.kit.ids import uuid4
 from lambdasmith.kit.observability.logs import Logger
 from lambdasmith.kit.observability.metrics import Metrics
 from lambdasmith.wardrobe.config import WardrobeConfig
-from lambdasmith.wardrobe.wiring import ensure_local_secret, open_share_queue, open_store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -33,7 +33,6 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace) -> WardrobeConfig:
-    from lambdasmith.kit.queue.port import Message
     from lambdasmith.wardrobe.config import WardrobeConfig
 
     return WardrobeConfig.from_env(data_dir=args.data_dir)

@@ -104,6 +104,7 @@ def test_release_jobs_go_lint_test_build_staging_production(workflow: dict) -> N
     assert needs(jobs["staging"]) == ["build"]
     assert needs(jobs["production"]) == ["staging"]
     assert any("ruff" in s.get("run", "") and " check" in s["run"] for s in jobs["lint"]["steps"])
+    assert any("mypy" in s.get("run", "") for s in jobs["lint"]["steps"])
     assert any(s.get("run") == "make test" for s in jobs["test"]["steps"])
 
 
@@ -504,3 +505,12 @@ def test_rollback_with_nothing_in_flight_says_so(workflow: dict, tmp_path: Path)
     assert rc == 0, out
     assert not calls_of(calls, "aws deploy stop-deployment")
     assert "no deployment in flight" in out
+
+
+@pytest.mark.parametrize("tool", ["ruff", "mypy"])
+def test_lint_job_runs_the_locked_linters(workflow: dict, tool: str) -> None:
+    """The lint job's ruff and mypy are uv.lock's, so the job and `make test` agree."""
+    lock = re.search(rf'name = "{tool}"\nversion = "([^"]+)"', (ROOT / "uv.lock").read_text())
+    assert lock, f"{tool} is not in uv.lock"
+    runs_of = [s["run"] for s in workflow["jobs"]["lint"]["steps"] if tool in s.get("run", "")]
+    assert runs_of and all(f"{tool}=={lock.group(1)}" in r for r in runs_of)

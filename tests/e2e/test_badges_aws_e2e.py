@@ -10,18 +10,18 @@ import uuid
 import pytest
 
 from tests.e2e import test_badges_e2e as embedded
-from tests.support.serving import Served, http
 from tests.e2e.test_badges_e2e import (  # noqa: F401  (collected here, on the AWS-backed server)
     test_32_concurrent_requests_with_one_nonce_store_exactly_one,
     test_case_insensitive_and_encoded_branch,
+    test_github_badge_follows_pagination,
     test_ingest_signed_like_badgesmith_then_badge_and_redirect,
     test_latest_is_highest_timestamp_and_history_pages,
     test_replayed_nonce_is_rejected,
     test_signature_v2_accepted_and_bound_to_path,
     test_unsigned_request_cannot_burn_a_nonce,
-    test_github_badge_follows_pagination,
     upstreams,
 )
+from tests.support.serving import Served, http
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 
-from tests.support.serving import Served
 from tests.e2e.test_wardrobe_e2e import (  # noqa: F401  (collected here, on the AWS-backed server)
     api,
     lambdasmith,
@@ -23,6 +22,7 @@ from tests.e2e.test_wardrobe_e2e import (  # noqa: F401  (collected here, on the
     test_two_shares_count_twice,
     user,
 )
+from tests.support.serving import Served
 
 pytestmark = pytest.mark.e2e
 

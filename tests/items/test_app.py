@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import types
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest

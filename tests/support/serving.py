@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from http.client import HTTPConnection
 import json
 import os
 import re
@@ -11,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from http.client import HTTPConnection
 from urllib.parse import urlsplit
 
 

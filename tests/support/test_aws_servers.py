@@ -20,9 +20,9 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.conftest import _start
 from tests.support import aws_servers
 from tests.support.aws_servers import FAKE_DYNAMODB_AUTH, LocalServer, MotoServer, ServerFailed, ServerUnavailable
-from tests.conftest import _start
 
 
 def unique(prefix: str) -> str:

@@ -143,7 +143,7 @@ class JsonClient:
             headers["User-Agent"] = USER_AGENT
             try:
                 resp = self.pool.request("POST", self.url, list(headers.items()), body, self.timeout)
-            except (OSError, WireError) as e:  # connection refused/reset, timeouts
+            except (OSError, WireError):  # connection refused/reset, timeouts
                 if attempt >= self.max_attempts:
                     raise
                 self._backoff(attempt)

@@ -19,6 +19,7 @@ from lambdasmith.kit.values import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Mapping
 
 __all__ = [
@@ -119,7 +120,7 @@ def _epoch(iso: str | None) -> float | None:
 class CredentialProvider:
     """Resolves once, caches, refreshes temporary credentials ahead of expiry; thread-safe."""
 
-    def __init__(self, env: Mapping[str, str] | None = None, clock=time.time):  # type: ignore[no-untyped-def]
+    def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], float] = time.time) -> None:
         self.env = env
         self.clock = clock
         self._cached: Credentials | None = None

@@ -64,7 +64,7 @@ def sign(
     out["X-Amz-Date"] = stamp
     if token:
         out["X-Amz-Security-Token"] = token
-    signed = {}
+    signed: dict[str, str] = {}
     for k, v in out.items():
         lk = k.lower()
         if lk not in UNSIGNED:

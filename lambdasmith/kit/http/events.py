@@ -6,7 +6,6 @@ goes back in the shape of the payload it answers. Handlers never see the event d
 
 from __future__ import annotations
 
-
 from lambdasmith.kit.http.responses import Response
 
 TYPE_CHECKING = False

@@ -13,6 +13,8 @@ import threading
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ssl import SSLContext
+    from types import ModuleType
     from typing import BinaryIO
 
 __all__ = [
@@ -190,7 +192,7 @@ class Connection:
         return data
 
     def _read_chunked(self) -> bytes:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size_line = self._readline().split(b";", 1)[0].strip()
             try:
@@ -206,10 +208,10 @@ class Connection:
                 raise WireError(f"response body exceeds {self.max_body} bytes")
 
 
-_tls = None
+_tls: SSLContext | None = None
 
 
-def _tls_context(ssl):  # type: ignore[no-untyped-def]
+def _tls_context(ssl: ModuleType) -> SSLContext:
     global _tls
     if _tls is None:
         _tls = ssl.create_default_context()

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TextIO

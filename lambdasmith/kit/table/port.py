@@ -478,7 +478,8 @@ def check_update(spec: TableSpec, update: Any) -> None:
     """An update that can apply to any item of the table, whatever the item holds now."""
     if not isinstance(update, Update):
         raise ValidationError(f"not an Update: {update!r}")
-    if isinstance(update.remove, str):
+    remove: object = update.remove  # typed a tuple, but callers' input is checked here
+    if isinstance(remove, str):
         raise ValidationError("Update.remove is a sequence of attribute names")
     clauses = (update.set, update.set_if_absent, update.add, update.remove)
     named = [a for clause in clauses for a in clause]

@@ -194,7 +194,9 @@ class SqliteTable(Table):
 
     # ------------------------------------------------------------------------ transactions
 
-    def _transact(self, plan: list[Planned]) -> None:
+    def _transact(self, plan: list[Planned], **options: Any) -> None:
+        if options:
+            raise TypeError(f"unexpected transaction options: {', '.join(options)}")
         bodies = [_body(p.op.item) if isinstance(p.op, Put) else None for p in plan]
         with self.db.write() as conn:
             now = time.time()

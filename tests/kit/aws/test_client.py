@@ -10,7 +10,12 @@ import pytest
 from lambdasmith.kit.aws import errors
 from lambdasmith.kit.aws.client import DYNAMODB, SECRETS_MANAGER, SQS, JsonClient, endpoint_for
 from lambdasmith.kit.aws.credentials import (
-    CredentialProvider, Credentials, NoCredentials, from_container, from_shared_file, region,
+    CredentialProvider,
+    Credentials,
+    NoCredentials,
+    from_container,
+    from_shared_file,
+    region,
 )
 
 

@@ -67,10 +67,11 @@ from lambdasmith.kit.table.port import (
 
 TYPE_CHECKING = False  # typing costs a cold start milliseconds; only type checkers need these
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from lambdasmith.kit.aws.client import JsonClient
+    from lambdasmith.kit.table.port import Write
 
 __all__ = [
     "DynamoTable",
@@ -322,17 +323,20 @@ class DynamoTable(Table):
 
     # ------------------------------------------------------------------------ transactions
 
-    def transact(self, writes: Any, *, client_token: str | None = None) -> None:
+    def transact(self, writes: Sequence[Write], *, client_token: str | None = None, **options: Any) -> None:
         """All or nothing (TransactWriteItems). `client_token` makes a retry of the same call
         idempotent for ten minutes (DynamoDB's ClientRequestToken)."""
-        super().transact(writes, client_token=client_token)
+        super().transact(writes, client_token=client_token, **options)
 
-    def _transact(self, planned: list[Planned], *, client_token: str | None = None) -> None:
+    def _transact(self, plan: list[Planned], *, client_token: str | None = None, **options: Any) -> None:
+        if options:
+            raise TypeError(f"unexpected transaction options: {', '.join(options)}")
         client = self.client
-        plan = [(p.table, p.op, p.key()) for p in planned]
+        # _same_backend admitted DynamoTables only (on this client).
+        writes = [(_dynamo(p.table), p.op, p.key()) for p in plan]
         # A Patch goes out as an Update guarded against expiry ("live" form) or, when the item
         # is absent or expired, as a conditional Put of the fresh item ("fresh" form).
-        fresh = [False] * len(plan)
+        fresh = [False] * len(writes)
         reasons: list[str | None] = []
         replanned: set[int] = set()
         for attempt in range(1, TRANSACT_ATTEMPTS + 1):
@@ -340,7 +344,7 @@ class DynamoTable(Table):
             request: dict[str, Any] = {
                 "TransactItems": [
                     table._transact_item(op, key, fresh[i], now)
-                    for i, (table, op, key) in enumerate(plan)
+                    for i, (table, op, key) in enumerate(writes)
                 ]
             }
             if client_token is not None:
@@ -350,11 +354,11 @@ class DynamoTable(Table):
                 return
             except aws.TransactionCanceled as e:
                 raw_reasons = list(e.body.get("CancellationReasons") or [])
-                raw_reasons += [{}] * (len(plan) - len(raw_reasons))
+                raw_reasons += [{}] * (len(writes) - len(raw_reasons))
                 reasons = [_reason(r) for r in raw_reasons]
             except aws.ValidationFailed as e:
                 # DynamoDB Local reports e.g. an ADD to text as a request error; AWS cancels.
-                found = self._diagnose(plan)
+                found = self._diagnose(writes)
                 if any(r is not None for r in found):
                     raise TransactionCanceled(found) from None
                 raise ValidationError(e.message or e.code) from None
@@ -369,7 +373,7 @@ class DynamoTable(Table):
                     continue
                 raise TransactionCanceled(reasons)
             replanned = set()
-            for i, (table, op, key) in enumerate(plan):
+            for i, (table, op, key) in enumerate(writes):
                 if reasons[i] != "ConditionalCheckFailed" or not isinstance(op, Patch):
                     continue
                 current = table._visible(raw_reasons[i].get("Item"), now)
@@ -490,10 +494,18 @@ class DynamoTable(Table):
         if self.spec.ttl is None:
             return False
         exp = raw.get(self.spec.ttl)
-        return bool(exp) and "N" in exp and number(exp["N"]) <= now
+        if not exp:
+            return False
+        return "N" in exp and number(exp["N"]) <= now
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+def _dynamo(table: Table) -> DynamoTable:
+    if not isinstance(table, DynamoTable):  # pragma: no cover - _same_backend refuses it first
+        raise ValidationError("a transaction must stay within one DynamoDB client")
+    return table
 
 
 def _reason(raw: dict[str, Any]) -> str | None:

@@ -1,7 +1,6 @@
 """A test handler for Function URL serving: what it returns depends on the event's rawPath."""
 
 import base64
-import json
 
 
 def run(event):
