@@ -27,6 +27,7 @@ import fcntl
 import json
 import math
 import os
+import select
 import subprocess
 import sys
 import termios
@@ -121,20 +122,26 @@ class _Child:
             t.start()
 
     def _pump(self, pipe: Any, sink: Callable[[str], None]) -> None:
+        # Wait for output without the lock, then read and sink it holding the lock: `settle`
+        # takes the same lock, so it never sees a chunk that has left the pipe but not reached
+        # the sink (which would let END overtake the function's last lines).
         fd = pipe.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
         partial = b""
         while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                break
-            lines = (partial + chunk).split(b"\n")
-            partial = lines.pop()
-            for line in lines:
-                sink(line.decode("utf-8", "replace") + "\n")
+            poller.poll()
             with self.cond:
+                try:
+                    chunk = os.read(fd, 65536)  # readable: does not block
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    break
+                lines = (partial + chunk).split(b"\n")
+                partial = lines.pop()
+                for line in lines:
+                    sink(line.decode("utf-8", "replace") + "\n")
                 self.consumed += len(chunk)
                 self.cond.notify_all()
         if partial:
@@ -149,17 +156,17 @@ class _Child:
 
     def settle(self, timeout: float) -> None:
         """Wait (bounded) until the lines already written to the pipes have reached the sink."""
-        waiting = 0
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            if pipe is None:  # not piped
-                continue
-            try:
-                buf = bytearray(4)
-                fcntl.ioctl(pipe.fileno(), termios.FIONREAD, buf)
-                waiting += int.from_bytes(buf, sys.byteorder)
-            except (OSError, ValueError):
-                pass
-        with self.cond:
+        with self.cond:  # no pump is between reading a chunk and sinking it
+            waiting = 0
+            for pipe in (self.proc.stdout, self.proc.stderr):
+                if pipe is None:  # not piped
+                    continue
+                try:
+                    buf = bytearray(4)
+                    fcntl.ioctl(pipe.fileno(), termios.FIONREAD, buf)
+                    waiting += int.from_bytes(buf, sys.byteorder)
+                except (OSError, ValueError):
+                    pass
             target = self.consumed + waiting
             self.cond.wait_for(lambda: self.consumed >= target, timeout)
 
@@ -389,7 +396,6 @@ class RuntimeEmulator:
         except Exception:  # a broken sink must not break the invocation
             pass
 
-    
     # ------------------------------------------------------------------ the Runtime API (server threads)
 
     def next_invocation(self, stop: Callable[[], bool]) -> _Pending | None:
