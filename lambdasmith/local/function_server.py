@@ -18,16 +18,13 @@ from typing import Any
 from lambdasmith.local import invocation
 from lambdasmith.local.apigw import HttpResult, v1_event, v1_result, v2_event, v2_result
 from lambdasmith.local.invocation import MAX_SYNC_PAYLOAD
+from lambdasmith.local.servers import LocalServer
 
 __all__ = ["FunctionServer", "RequestHandler"]
 
 
-class FunctionServer(ThreadingHTTPServer):
+class FunctionServer(LocalServer, ThreadingHTTPServer):
     """One function behind an API Gateway of payload version `payload` ("1.0" or "2.0")."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], name: str, function: invocation.Function, payload: str = "2.0",
                  access_log: bool = True):  # fmt: skip
@@ -36,12 +33,6 @@ class FunctionServer(ThreadingHTTPServer):
         self.function = function
         self.payload = payload
         self.access_log = access_log
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        assert isinstance(host, str)  # bound to a host name or IP text, never bytes
-        return f"http://{host}:{port}"
 
 
 class RequestHandler(BaseHTTPRequestHandler):

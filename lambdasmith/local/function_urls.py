@@ -47,6 +47,7 @@ from lambdasmith.local.apigw import HttpResult, v2_event, v2_result
 from lambdasmith.local.function_server import RequestHandler
 from lambdasmith.local.invocation import Outcome
 from lambdasmith.local.runtime_api import Invocation, RuntimeEmulator
+from lambdasmith.local.servers import LocalServer
 from lambdasmith.shell.service import EXAMPLES_DIR
 
 if TYPE_CHECKING:
@@ -207,22 +208,14 @@ def not_found(name: str, known: list[str]) -> HttpResult:
 # ---------------------------------------------------------------------------- the HTTP server
 
 
-class FunctionUrlServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+class FunctionUrlServer(LocalServer, ThreadingHTTPServer):
+    """The shell functions' Function URLs, /{function}/…, on one port."""
 
     def __init__(self, address: tuple[str, int], functions: ShellFunctions, access_log: bool = True):
         super().__init__(address, _UrlRequestHandler)
         self.functions = functions
         self.function_name = "shell"  # in the access log
         self.access_log = access_log
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        assert isinstance(host, str)  # bound to a host name or IP text, never bytes
-        return f"http://{host}:{port}"
 
 
 class _UrlRequestHandler(RequestHandler):

@@ -67,6 +67,7 @@ from lambdasmith.local.invocation import (
     function_arn,
     parse_function_name,
 )
+from lambdasmith.local.servers import LocalServer
 
 __all__ = ["AsyncWorker", "Function", "InvokeServer", "Reply", "Runner", "invoke", "registry"]
 
@@ -360,13 +361,9 @@ def error_reply(status: int, error_type: str, message: str, request_id: str) -> 
                                 ("x-amzn-RequestId", request_id)])  # fmt: skip
 
 
-class InvokeServer(socketserver.ThreadingTCPServer):
+class InvokeServer(LocalServer, socketserver.ThreadingTCPServer):
     """The Invoke API for every function of the registry, with the async workers
     (started here, stopped by `server_close`)."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], data_dir: str, refs: dict[str, str] | None = None,
                  runners: Mapping[str, Runner] | None = None):  # fmt: skip
@@ -379,12 +376,6 @@ class InvokeServer(socketserver.ThreadingTCPServer):
         self.workers = {name: AsyncWorker(fn, data_dir, delay) for name, fn in self.functions.items()}
         for worker in self.workers.values():
             worker.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        assert isinstance(host, str)  # bound to a host name or IP text, never bytes
-        return f"http://{host}:{port}"
 
     def server_close(self) -> None:
         super().server_close()

@@ -48,6 +48,7 @@ from lambdasmith.local.invocation import (
     report_line,
     start_line,
 )
+from lambdasmith.local.servers import LocalServer
 
 MAX_RESPONSE_BYTES = MAX_RESPONSE  # 6291456: Lambda's synchronous response limit
 MAX_ERROR_BYTES = 1024 * 1024
@@ -481,10 +482,7 @@ def _error_result(request_id: str, header_type: str | None, body: bytes) -> Invo
 # ---------------------------------------------------------------------------- HTTP
 
 
-class _RuntimeServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _RuntimeServer(LocalServer, ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], emulator: RuntimeEmulator):
         self.emulator = emulator
         self.stopping = False
