@@ -19,11 +19,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     from lambdasmith.badges import cli as badges_cli
-    from lambdasmith.local import invoke_cli, serve
+    from lambdasmith.local import backup, invoke_cli, serve
     from lambdasmith.wardrobe import cli as wardrobe_cli
 
     serve.add_parser(sub, common)
     invoke_cli.add_parser(sub, common)
+    backup.add_parsers(sub, common)
     badges_cli.add_parser(sub, common)
     wardrobe_cli.add_parser(sub, common)
     return parser
