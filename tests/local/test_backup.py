@@ -49,7 +49,7 @@ def test_backup_then_restore_brings_back_tables_secrets_and_queues(tmp_path):
 
 
 def test_a_backup_taken_during_writes_is_a_consistent_prefix(tmp_path):
-    live, file = str(tmp_path / "live"), str(tmp_path / "b.db")
+    live = str(tmp_path / "live")
     seed(live, 1)
     table = open_table(SPEC, "things", data_dir=live)
     stop = threading.Event()
