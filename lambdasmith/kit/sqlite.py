@@ -1,8 +1,10 @@
 """One SQLite file shared by every embedded port (tables, secrets, queues) of a process.
 
 Why this shape:
-- WAL lets readers run while one writer commits, and `synchronous=NORMAL` skips the fsync per
-  commit that WAL makes unnecessary for durability across crashes of the process;
+- WAL lets readers run while one writer commits. How a commit reaches the disk is the knob
+  `LAMBDASMITH_SQLITE_SYNCHRONOUS`: `NORMAL` (the library's default) survives a crash of the
+  process but may lose the last commits on power loss; `FULL` fsyncs each commit, so an
+  acknowledged write survives power loss too (`lambdasmith serve` defaults to it);
 - every write goes through `BEGIN IMMEDIATE`, which takes the file's write lock *before* the
   first read, so a read-check-write sequence is atomic against other threads and processes;
 - a `sqlite3.Connection` must not be shared by threads that use it at the same time, so each
@@ -23,9 +25,19 @@ TYPE_CHECKING = False  # typing and pathlib cost cold-start milliseconds; checke
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["BUSY_TIMEOUT_S", "Database"]
+__all__ = ["BUSY_TIMEOUT_S", "SYNCHRONOUS_ENV", "Database", "synchronous"]
 
 BUSY_TIMEOUT_S = 30.0
+SYNCHRONOUS_ENV = "LAMBDASMITH_SQLITE_SYNCHRONOUS"
+_SYNCHRONOUS_MODES = ("NORMAL", "FULL", "EXTRA")
+
+
+def synchronous() -> str:
+    """The commit durability asked for by the environment (see the module docstring)."""
+    mode = (os.environ.get(SYNCHRONOUS_ENV) or "NORMAL").upper()
+    if mode not in _SYNCHRONOUS_MODES:
+        raise ValueError(f"{SYNCHRONOUS_ENV}={mode!r}: expected one of {', '.join(_SYNCHRONOUS_MODES)}")
+    return mode
 
 _registry: dict[str, "Database"] = {}
 _registry_lock = threading.Lock()
@@ -84,7 +96,7 @@ class Database:
         )
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA synchronous = {synchronous()}")
         return conn
 
     def ensure(self, ddl: str) -> None:

@@ -22,18 +22,21 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
+from lambdasmith.kit.sqlite import SYNCHRONOUS_ENV, synchronous
 from lambdasmith.local import invocation
 from lambdasmith.local.function_server import FunctionServer
 from lambdasmith.manifest import FUNCTION_URL, PAYLOAD_VERSION
 from lambdasmith.services import SERVICES
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from lambdasmith.local.function_urls import FunctionUrlServer
     from lambdasmith.local.invoke import InvokeServer
     from lambdasmith.local.pump import QueuePump
     from lambdasmith.manifest import Function, Service
 
-__all__ = ["PLATFORM", "SERVABLE", "SYSTEMS", "add_parser", "open_server", "serve", "start_pumps"]
+__all__ = ["PLATFORM", "SERVABLE", "SYSTEMS", "add_parser", "function_environment", "open_server", "serve", "start_pumps"]
 
 
 def _systems() -> dict[str, tuple[Service, Function]]:
@@ -90,8 +93,17 @@ def open_server(name: str, host: str, base_port: int, data_dir: str) -> Function
     return FunctionServer(address, name, function, SYSTEMS[name][2])
 
 
+def function_environment(data_dir: str, env: Mapping[str, str]) -> dict[str, str]:
+    """What `serve` adds to its functions' environment: the data dir, and commits that survive
+    power loss (`synchronous=FULL`) unless the operator chose otherwise — on one machine, a 2xx
+    must mean the write is on disk."""
+    return {"LAMBDASMITH_DATA_DIR": os.path.abspath(data_dir),
+            SYNCHRONOUS_ENV: env.get(SYNCHRONOUS_ENV) or "FULL"}  # fmt: skip
+
+
 def serve(systems: list[str], host: str, base_port: int, data_dir: str, ready: Callable[[dict[str, str]], None] | None = None) -> None:
-    os.environ["LAMBDASMITH_DATA_DIR"] = os.path.abspath(data_dir)
+    os.environ.update(function_environment(data_dir, os.environ))
+    synchronous()  # a bad durability setting stops `serve` here, not the first write
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:

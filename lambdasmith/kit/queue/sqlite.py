@@ -13,7 +13,8 @@ was received, and the receipt handle of its latest receive.
 - redrive happens in the same transaction: a row whose receive count already reached
   `max_receive_count` is re-labelled with the DLQ's name instead of being delivered. The DLQ is
   just another queue name in the same table, so the move is atomic and nothing can be lost;
-- the messages are durable: they survive the process (WAL, `synchronous=NORMAL`);
+- the messages are durable: they survive the process (WAL; power loss too with
+  `LAMBDASMITH_SQLITE_SYNCHRONOUS=FULL`, the default under `lambdasmith serve`);
 - `wait_s` long-polls: it re-checks every `poll_interval_s`, and at once when a thread of this
   process sends to the queue.
 
