@@ -9,14 +9,23 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-import cfnlint.decode
 import pytest
 
 from lambdasmith.badges.app import CORS_HEADERS
 from lambdasmith.badges.config import BadgesConfig
 from lambdasmith.badges.signature import sign_v1
 from lambdasmith.badges.store import NONCES, ORGS, RESULTS
-from tests.support.templates import ROOT, as_list, cfn_lint, event, key_schema, probe, props, resource_text
+from tests.support.templates import (
+    ROOT,
+    as_list,
+    cfn_lint,
+    event,
+    key_schema,
+    load_template,
+    probe,
+    props,
+    resource_text,
+)
 
 TEMPLATE = ROOT / "deploy" / "badges" / "template.yaml"
 
@@ -30,9 +39,7 @@ DYNAMODB_ACTIONS = {
 
 @pytest.fixture(scope="module")
 def template() -> dict:
-    tpl, errors = cfnlint.decode.decode(str(TEMPLATE))
-    assert not errors, errors
-    return tpl
+    return load_template("badges")
 
 
 @pytest.fixture(scope="module")

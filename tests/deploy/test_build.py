@@ -74,11 +74,12 @@ def snapshot(tmp_path: Path) -> Path:
     return src
 
 
-def test_build_is_deterministic(tmp_path: Path) -> None:
+@pytest.mark.parametrize("service", ["badges", "wardrobe"])
+def test_build_is_deterministic(tmp_path: Path, service: str) -> None:
     b = load_build_module()
     src = snapshot(tmp_path)
-    first = b.build(tmp_path / "one", "badges", src_root=src)
-    second = b.build(tmp_path / "two", "badges", src_root=src)
+    first = b.build(tmp_path / "one", service, src_root=src)
+    second = b.build(tmp_path / "two", service, src_root=src)
     assert first["zip"].read_bytes() == second["zip"].read_bytes()
 
 
@@ -184,14 +185,6 @@ def test_wardrobe_zip_holds_only_what_its_handlers_import(built_wardrobe: tuple[
     assert not [n for n in names if n.startswith(("lambdasmith/badges/", "lambdasmith/local/"))]
     assert not {"lambdasmith/wardrobe/cli.py", "lambdasmith/cli.py", "lambdasmith/__main__.py"} & set(names)
     assert not [n for n in names if "site-packages" in n or n.endswith(".dist-info")]
-
-
-def test_wardrobe_build_is_deterministic(tmp_path: Path) -> None:
-    b = load_build_module()
-    src = snapshot(tmp_path)
-    first = b.build(tmp_path / "one", "wardrobe", src_root=src)
-    second = b.build(tmp_path / "two", "wardrobe", src_root=src)
-    assert first["zip"].read_bytes() == second["zip"].read_bytes()
 
 
 def test_the_real_tree_ships_no_excluded_module_in_any_service() -> None:

@@ -14,7 +14,6 @@ import time
 import uuid
 from pathlib import Path
 
-import cfnlint.decode
 import pytest
 
 from lambdasmith.kit.secrets.aws import SsmSecrets
@@ -51,9 +50,7 @@ def template() -> dict:
 
 @pytest.fixture(scope="module")
 def wtemplate() -> dict:
-    tpl, errors = cfnlint.decode.decode(str(WARDROBE_TEMPLATE))
-    assert not errors, errors
-    return tpl
+    return load_template("wardrobe")
 
 
 @pytest.fixture(scope="module")
