@@ -45,14 +45,34 @@ def test_handler_imports_only_stdlib_and_lambdasmith(module):
 def test_handler_does_not_import_heavy_stdlib_modules_eagerly(module):
     # Each of these costs a cold start milliseconds on its own (bench/coldstart.py); the network
     # and storage ones load when a request first needs them, the rest never on the handler path.
-    heavy = {"ssl", "http.client", "sqlite3", "socket", "xml.etree.ElementTree", "typing", "dataclasses",
-             "email", "urllib.parse", "inspect", "asyncio", "logging", "uuid", "decimal"}
+    heavy = {
+        "ssl",
+        "http.client",
+        "sqlite3",
+        "socket",
+        "xml.etree.ElementTree",
+        "typing",
+        "dataclasses",
+        "email",
+        "urllib.parse",
+        "inspect",
+        "asyncio",
+        "logging",
+        "uuid",
+        "decimal",
+    }
     assert not heavy & set(probe(module)["loaded"])
 
 
 def test_the_guard_catches_a_third_party_import(tmp_path):
     # The probe itself must be able to fail: a module that imports pytest is flagged.
     (tmp_path / "leaky_handler.py").write_text("import pytest\n")
-    out = subprocess.run([sys.executable, "-c", PROBE, "leaky_handler"], capture_output=True, text=True,
-                         check=True, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, "leaky_handler"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path)},
+    )
     assert "pytest" in json.loads(out.stdout)["foreign"]

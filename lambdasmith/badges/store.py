@@ -172,5 +172,3 @@ class BadgeStore:
             self.orgs.put(wanted)
             changed = True
         return changed
-
-

@@ -1,4 +1,5 @@
-"""Function URLs of the shell functions on one machine (`lambdasmith serve shell`, BASE+2).
+"""Function URLs of the shell functions on one machine (`lambdasmith serve shell`, BASE+2; served by
+`lambdasmith.local.endpoints.ShellEndpoint`).
 
 Each shell function runs in its own execution environment: a `RuntimeEmulator`
 (lambdasmith.local.runtime_api) that starts the function's custom-runtime bootstrap on its first
@@ -25,9 +26,9 @@ examples under lambdasmith/shell/examples):
 
 `task_root`, and `bootstrap` entries that contain a `/`, are relative to the file's directory;
 `bootstrap` defaults to the project's runtime (lambdasmith/shell/runtime/bootstrap, run by this
-Python). The same functions are served by the Invoke API (BASE+3) through `invoke_runners`; one
-process shares one environment per function between the two, so a function's invocations run one
-at a time (AWS would start more environments).
+Python). The same functions are served by the Invoke API (BASE+3) through `invoke_runners`. Each
+server worker process has its own environment per function, so a function's invocations run one
+at a time per worker process (AWS would start more environments).
 """
 
 from __future__ import annotations
@@ -38,16 +39,12 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
-from urllib.parse import unquote
 
-from lambdasmith.local.apigw import HttpResult, v2_event, v2_result
-from lambdasmith.local.function_server import RequestHandler
+from lambdasmith.local.apigw import HttpResult, v2_result
 from lambdasmith.local.invocation import Outcome
 from lambdasmith.local.runtime_api import Invocation, RuntimeEmulator
-from lambdasmith.local.servers import LocalServer
 from lambdasmith.shell.service import EXAMPLES_DIR
 
 if TYPE_CHECKING:
@@ -203,40 +200,6 @@ def http_result(invocation: Invocation) -> HttpResult:
 def not_found(name: str, known: list[str]) -> HttpResult:
     body = {"message": f"No shell function {name!r} (the first path segment names the function)", "functions": known}
     return HttpResult(404, [("Content-Type", "application/json")], json.dumps(body).encode())
-
-
-# ---------------------------------------------------------------------------- the HTTP server
-
-
-class FunctionUrlServer(LocalServer, ThreadingHTTPServer):
-    """The shell functions' Function URLs, /{function}/…, on one port."""
-
-    def __init__(self, address: tuple[str, int], functions: ShellFunctions, access_log: bool = True):
-        super().__init__(address, _UrlRequestHandler)
-        self.functions = functions
-        self.function_name = "shell"  # in the access log
-        self.access_log = access_log
-
-
-class _UrlRequestHandler(RequestHandler):
-    """The function servers' request handling (keep-alive, bounded bodies, the access log); the invocation
-    goes to the function named by the first path segment."""
-
-    server: FunctionUrlServer  # type: ignore[assignment]
-
-    def _invoke(self, body: bytes) -> HttpResult:
-        path, sep, query = self.path.partition("?")
-        name, _, rest = path.lstrip("/").partition("/")
-        name, target = unquote(name), "/" + rest + sep + query
-        functions = self.server.functions
-        emulator = functions.emulator(name) if name else None
-        if emulator is None:
-            return not_found(name, sorted(functions.functions))
-        host = self.headers.get("Host", "localhost")
-        event = v2_event(self.command, target, list(self.headers.items()), body, source_ip=self.client_address[0],
-                         host=host)  # fmt: skip
-        invocation = emulator.invoke(json.dumps(event).encode(), trace_id=self.headers.get("X-Amzn-Trace-Id"))
-        return http_result(invocation)
 
 
 # ---------------------------------------------------------------------------- the Invoke API's hook

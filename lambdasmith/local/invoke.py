@@ -44,12 +44,10 @@ import heapq
 import json
 import math
 import os
-import socketserver
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any, Callable, Mapping, TextIO
 from urllib.parse import parse_qs, unquote
 
@@ -67,9 +65,8 @@ from lambdasmith.local.invocation import (
     function_arn,
     parse_function_name,
 )
-from lambdasmith.local.servers import LocalServer
 
-__all__ = ["AsyncWorker", "Function", "InvokeServer", "Reply", "Runner", "invoke", "registry"]
+__all__ = ["AsyncWorker", "Function", "InvokeApi", "Reply", "Runner", "invoke", "registry"]
 
 EXTRA_FUNCTIONS_ENV = "LAMBDASMITH_EXTRA_FUNCTIONS"
 RETRY_DELAY_ENV = "LAMBDASMITH_ASYNC_RETRY_DELAY"
@@ -80,8 +77,6 @@ DLQ_ERROR_BYTES = 1024  # ErrorMessage attribute, truncated (AWS keeps it short 
 STOP_GRACE_S = 2.0  # how long a stopping server waits for running async invocations
 IDLE_POLL_S = 5.0  # async workers re-read their queue this often when nothing woke them
 
-MAX_LINE = 65536  # bytes of a request or header line
-MAX_HEADERS = 100
 TOO_LARGE = f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation"
 
 INVOKE_PREFIX = "/2015-03-31/functions/"
@@ -206,7 +201,9 @@ def invoke(
     capture = _Capture() if tail else None
     _capturing.capture = capture
     try:
-        outcome = invocation.invoke(fn, event, request_id=request_id, qualifier=qualifier, client_context=client_context)
+        outcome = invocation.invoke(
+            fn, event, request_id=request_id, qualifier=qualifier, client_context=client_context
+        )
     finally:
         _capturing.capture = None
     if capture is not None:
@@ -361,40 +358,37 @@ def error_reply(status: int, error_type: str, message: str, request_id: str) -> 
                                 ("x-amzn-RequestId", request_id)])  # fmt: skip
 
 
-class InvokeServer(LocalServer, socketserver.ThreadingTCPServer):
-    """The Invoke API for every function of the registry, with the async workers
-    (started here, stopped by `server_close`)."""
+class InvokeApi:
+    """The Invoke API for every function of the registry, with the async workers (started by
+    `start`, stopped by `close`). No socket of its own: `lambdasmith.local.gateway` serves it
+    (`lambdasmith.local.endpoints.InvokeEndpoint`), and a test can call `dispatch` directly."""
 
-    def __init__(self, address: tuple[str, int], data_dir: str, refs: dict[str, str] | None = None,
-                 runners: Mapping[str, Runner] | None = None):  # fmt: skip
+    def __init__(self, data_dir: str, refs: dict[str, str] | None = None, runners: Mapping[str, Runner] | None = None):
         self.functions = {name: Function(name, ref) for name, ref in (refs or registry()).items()}
         for name, run in (runners or {}).items():  # e.g. the shell functions (lambdasmith.local.function_urls)
             self.functions.setdefault(name, Function(name, f"runtime-api:{name}", run))
-        super().__init__(address, _Connection)
         _ensure_tee()
         delay = retry_delay_s()
         self.workers = {name: AsyncWorker(fn, data_dir, delay) for name, fn in self.functions.items()}
+
+    def start(self) -> None:
         for worker in self.workers.values():
             worker.start()
 
-    def server_close(self) -> None:
-        super().server_close()
+    def close(self) -> None:
         for worker in self.workers.values():
             worker.stop()
         deadline = time.monotonic() + STOP_GRACE_S
         for worker in self.workers.values():
-            worker.thread.join(max(0.0, deadline - time.monotonic()))
+            if worker.thread.is_alive():
+                worker.thread.join(max(0.0, deadline - time.monotonic()))
         for worker in self.workers.values():
             worker.put_back()
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return  # the client went away: not an error of ours
-        super().handle_error(request, client_address)
-
-    def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+    def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes,
+                 request_id: str | None = None) -> Reply:  # fmt: skip
         """One HTTP request (headers by lower-case name) → its reply."""
-        request_id = uuid4()
+        request_id = request_id or uuid4()
         path, _, query = target.partition("?")
         name = None
         if path.startswith(INVOKE_PREFIX) and path.endswith(INVOKE_SUFFIX):
@@ -411,7 +405,9 @@ class InvokeServer(LocalServer, socketserver.ThreadingTCPServer):
             sys.stderr.write(f"invoke: internal error: {type(e).__name__}: {e}\n")
             return error_reply(500, "ServiceException", "Internal error", request_id)
 
-    def invoke_function(self, raw_name: str, query: str, headers: dict[str, str], body: bytes, request_id: str) -> Reply:
+    def invoke_function(
+        self, raw_name: str, query: str, headers: dict[str, str], body: bytes, request_id: str
+    ) -> Reply:
         name, qualifier = parse_function_name(raw_name)
         qualifier = qualifier or parse_qs(query).get("Qualifier", [""])[0] or None  # parse_qs drops blanks
         fn = self.functions.get(name)
@@ -420,12 +416,16 @@ class InvokeServer(LocalServer, socketserver.ThreadingTCPServer):
                                f"Function not found: {function_arn(name or raw_name, qualifier)}", request_id)  # fmt: skip
         kind = headers.get("x-amz-invocation-type") or "RequestResponse"
         if kind not in ("RequestResponse", "Event", "DryRun"):
-            return error_reply(400, "InvalidParameterValueException", f"Unsupported invocation type: {kind}", request_id)
+            return error_reply(
+                400, "InvalidParameterValueException", f"Unsupported invocation type: {kind}", request_id
+            )
         try:
             text = body.decode("utf-8") if body else "{}"
             event = json.loads(text)
         except ValueError as e:  # UnicodeDecodeError is one
-            return error_reply(400, "InvalidRequestContentException", f"Could not parse request body into json: {e}", request_id)
+            return error_reply(
+                400, "InvalidRequestContentException", f"Could not parse request body into json: {e}", request_id
+            )
         client_context = None
         raw_context = headers.get("x-amz-client-context")
         if raw_context:
@@ -463,98 +463,3 @@ class InvokeServer(LocalServer, socketserver.ThreadingTCPServer):
         except ValueError:  # characters a queue message may not carry: store the same event escaped
             worker.enqueue(json.dumps(event), attributes)
         return Reply(202, headers=[("x-amzn-RequestId", request_id)])
-
-
-class _Connection(socketserver.StreamRequestHandler):
-    """One client connection: HTTP/1.1 requests in turn, kept alive unless the client says not.
-
-    A lean parser rather than http.server's (whose `email`-based header parsing costs more than
-    the invocation itself): request line, headers, a Content-Length body; no chunked bodies.
-    """
-
-    disable_nagle_algorithm = True
-    server: InvokeServer
-
-    def handle(self) -> None:
-        while self._one_request():
-            pass
-
-    def _one_request(self) -> bool:
-        """Serve one request; whether the connection stays open for another."""
-        rfile = self.rfile
-        line = rfile.readline(MAX_LINE + 1)
-        while line in (b"\r\n", b"\n"):  # empty lines before a request are allowed
-            line = rfile.readline(MAX_LINE + 1)
-        if not line:
-            return False
-        parts = line.decode("latin-1").split()
-        if len(line) > MAX_LINE or len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            return self._fail(400, "Malformed request line")
-        method, target, version = parts
-        headers: dict[str, str] = {}
-        for _ in range(MAX_HEADERS + 1):
-            raw = rfile.readline(MAX_LINE + 1)
-            if not raw:
-                return False
-            if raw in (b"\r\n", b"\n"):
-                break
-            name, sep, value = raw.decode("latin-1").partition(":")
-            if not sep or len(raw) > MAX_LINE:
-                return self._fail(400, "Malformed header")
-            key, value = name.strip().lower(), value.strip()
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
-        else:
-            return self._fail(431, "Too many headers")
-        connection = headers.get("connection", "").lower()
-        keep = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
-        if "transfer-encoding" in headers:
-            return self._fail(411, "Content-Length required (chunked bodies are not supported)")
-        try:
-            length = int(headers.get("content-length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            return self._fail(400, "Invalid Content-Length")
-        continue_first = headers.get("expect", "").lower() == "100-continue"
-        if length > MAX_SYNC_PAYLOAD:
-            if continue_first or not self._discard(length):
-                return self._fail(413, TOO_LARGE, "RequestTooLargeException")
-            self._send(error_reply(413, "RequestTooLargeException", TOO_LARGE, uuid4()), method, keep)
-            return keep
-        if continue_first:
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        body = rfile.read(length) if length else b""
-        if len(body) < length:
-            return False
-        self._send(self.server.dispatch(method, target, headers, body), method, keep)
-        return keep
-
-    def _discard(self, n: int) -> bool:
-        """Read an oversized body away so the connection stays usable; False past a bound."""
-        if n > 8 * MAX_SYNC_PAYLOAD:
-            return False
-        while n > 0:
-            chunk = self.rfile.read(min(n, 1 << 16))
-            if not chunk:
-                return False
-            n -= len(chunk)
-        return True
-
-    def _fail(self, status: int, message: str, error_type: str = "InvalidRequestContentException") -> bool:
-        """A request we cannot serve: answer it and close the connection."""
-        self._send(error_reply(status, error_type, message, uuid4()), "POST", False)
-        return False
-
-    def _send(self, reply: Reply, method: str, keep: bool) -> None:
-        """Status line, headers and body in one write (no Nagle stall between them)."""
-        lines = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}\r\n"]
-        lines.extend(f"{k}: {v}\r\n" for k, v in reply.headers)
-        if reply.status != 204:
-            lines.append(f"Content-Length: {len(reply.body)}\r\n")
-        if not keep:
-            lines.append("Connection: close\r\n")
-        lines.append("\r\n")
-        data = "".join(lines).encode("latin-1")
-        if method != "HEAD" and reply.status != 204:
-            data += reply.body
-        self.wfile.write(data)

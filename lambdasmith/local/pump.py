@@ -98,6 +98,7 @@ class QueuePump:
         self.region = region or invocation.region()
         self.log = log or (lambda line: sys.stderr.write(line + "\n"))
         self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
 
     def run_once(self) -> int:
         """One receive → invoke → delete round; the number of messages received."""
@@ -130,9 +131,9 @@ class QueuePump:
                 self.stopping.wait(1.0)
 
     def start(self) -> threading.Thread:
-        t = threading.Thread(target=self.run, name=f"pump-{self.queue.name}", daemon=True)
-        t.start()
-        return t
+        self.thread = threading.Thread(target=self.run, name=f"pump-{self.queue.name}", daemon=True)
+        self.thread.start()
+        return self.thread
 
     def stop(self) -> None:
         self.stopping.set()

@@ -330,7 +330,8 @@ class RuntimeEmulator:
         code = child.proc.poll()
         if code is not None:
             message = f"RequestId: {pending.request_id} Error: Runtime exited with error: " + (
-                f"exit status {code}" if code >= 0 else f"signal: {_signal_name(-code)}")
+                f"exit status {code}" if code >= 0 else f"signal: {_signal_name(-code)}"
+            )
             self._log(message + "\nRuntime.ExitError\n")
             return Invocation(pending.request_id, False, error_json("Runtime.ExitError", message), "Runtime.ExitError",
                               duration_ms=duration)  # fmt: skip
@@ -363,7 +364,8 @@ class RuntimeEmulator:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": LATEST,
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{LATEST}]{uuid4().replace('-', '')}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d", time.gmtime())
+            + f"/[{LATEST}]{uuid4().replace('-', '')}",
             **self.env,
         }
         with self._cond:
@@ -525,7 +527,7 @@ class _RuntimeHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         emulator = self.server.emulator
-        parts = self.path.split("?")[0][len(PREFIX):].split("/") if self.path.startswith(PREFIX) else []
+        parts = self.path.split("?")[0][len(PREFIX) :].split("/") if self.path.startswith(PREFIX) else []
         if parts == ["init", "error"]:
             body = self._drain_body(MAX_ERROR_BYTES)
             if body is None:

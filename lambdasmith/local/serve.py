@@ -1,96 +1,53 @@
-"""`lambdasmith serve`: every system on one machine, each on its own port.
+"""`lambdasmith serve`: every system on one machine, each endpoint on its own port.
 
     BASE+0  badges          (HTTP API, payload 2.0)
     BASE+1  wardrobe        (REST API, payload 1.0)
     BASE+2  shell           shell functions (Function URLs; lambdasmith.local.function_urls)
     BASE+3  invoke          (Lambda Invoke API for every function, sync and async)
 
-Each request runs the same handler that runs on Lambda, in this process, on a thread, through
-`lambdasmith.local.invocation`. The systems and their ports come from the service manifests
-(`lambdasmith.services`): a service whose function has a port offset is a system (SYSTEMS);
-endpoints of the platform itself (the Invoke API, the shell functions' URLs) are in PLATFORM.
-Before a system is served, its service's local set-up hook runs (e.g. the wardrobe's JWT secret)
-and its event-source mappings start pumping (the wardrobe's share queue → its worker).
+This process is the supervisor. It checks the configuration (`lambdasmith.local.serve_config`)
+and the ports, runs each service's local set-up hook (e.g. the wardrobe's JWT secret), starts
+the event-source mappings (the wardrobe's share queue → its worker) on threads here, and starts
+one server process per endpoint (`lambdasmith.local.endpoint_process`: granian, with
+LAMBDASMITH_WORKERS worker processes each). The URLs are printed once every endpoint answers.
+
+SIGTERM or SIGINT: the pumps stop taking batches, the endpoints stop accepting and finish what
+they hold, all within LAMBDASMITH_DRAIN_TIMEOUT_S; then the process exits 0. Nothing
+acknowledged is lost either way: a 2xx is a committed write (`synchronous=FULL` by default), a
+batch or an async event still running is delivered again after a restart.
+
+The Invoke API runs any function with any event, so it refuses to listen on a non-loopback
+address unless LAMBDASMITH_INVOKE_CREDENTIALS is set (every request must then be signed).
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Callable
+import time
+from typing import TYPE_CHECKING, Any
 
+from lambdasmith.kit.settings import SettingError
 from lambdasmith.kit.sqlite import SYNCHRONOUS_ENV, synchronous
 from lambdasmith.local import invocation
-from lambdasmith.local.function_server import FunctionServer
-from lambdasmith.manifest import FUNCTION_URL, PAYLOAD_VERSION
-from lambdasmith.services import SERVICES
+from lambdasmith.local.endpoints import PLATFORM, SERVABLE, SYSTEMS, port_offset, served_system
+from lambdasmith.local.serve_config import ServeConfig
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from lambdasmith.local.function_urls import FunctionUrlServer
-    from lambdasmith.local.invoke import InvokeServer
     from lambdasmith.local.pump import QueuePump
-    from lambdasmith.manifest import Function, Service
+    from lambdasmith.manifest import Service
 
-__all__ = ["PLATFORM", "SERVABLE", "SYSTEMS", "add_parser", "function_environment", "open_server", "serve", "start_pumps"]
+__all__ = ["PLATFORM", "SERVABLE", "SYSTEMS", "add_parser", "function_environment", "serve", "start_pumps"]
 
-
-def _systems() -> dict[str, tuple[Service, Function]]:
-    """Each service with a Python function served over HTTP (one per service), by service name."""
-    out: dict[str, tuple[Service, Function]] = {}
-    for svc in SERVICES:
-        for fn in svc.functions:
-            if fn.port_offset is not None and fn.runtime == "python":
-                if svc.name in out:
-                    raise ValueError(f"{svc.name}: more than one function with a port")
-                out[svc.name] = (svc, fn)
-    return out
-
-
-def _shell_offset() -> int:
-    """The one port of every Function URL (the first path segment names the function)."""
-    offsets = {fn.port_offset for svc in SERVICES for fn in svc.functions if fn.payload == FUNCTION_URL}
-    if len(offsets) != 1 or None in offsets:
-        raise ValueError(f"the Function URLs need one port offset, not {sorted(offsets, key=str)}")
-    return int(offsets.pop() or 0)
-
-
-_SERVED = _systems()
-SYSTEMS: dict[str, tuple[int, str, str]] = {
-    # name: (port offset, "module:attribute" of the Lambda handler, API Gateway payload version)
-    name: (int(fn.port_offset or 0), fn.handler, PAYLOAD_VERSION[fn.payload]) for name, (_, fn) in _SERVED.items()
-}
-
-PLATFORM: dict[str, int] = {
-    # name: port offset of a platform endpoint that serves every function rather than one system
-    "shell": _shell_offset(),  # Function URLs of the shell functions, /{function}/… (lambdasmith.local.function_urls)
-    "invoke": 3,  # Lambda Invoke API (lambdasmith.local.invoke), with its async-invocation workers
-}
-
-SERVABLE = [*SYSTEMS, *PLATFORM]
-
-
-def open_server(name: str, host: str, base_port: int, data_dir: str) -> FunctionServer | InvokeServer | FunctionUrlServer:
-    """The HTTP server of one system or platform endpoint, bound to BASE+offset (any port for 0)."""
-    offset = SYSTEMS[name][0] if name in SYSTEMS else PLATFORM[name]
-    address = (host, base_port + offset if base_port else 0)
-    if name == "invoke":
-        from lambdasmith.local.function_urls import invoke_runners
-        from lambdasmith.local.invoke import InvokeServer
-
-        return InvokeServer(address, data_dir, runners=invoke_runners())  # its async workers stop in server_close
-    if name == "shell":
-        from lambdasmith.local.function_urls import FunctionUrlServer, shell_functions
-
-        return FunctionUrlServer(address, shell_functions())
-    svc, fn = _SERVED[name]
-    function = invocation.Function(fn.name, fn.handler)
-    function.handler()  # imported now, as before the first request (an import error stops serve)
-    return FunctionServer(address, name, function, SYSTEMS[name][2])
+STARTUP_TIMEOUT_S = 60.0  # for every endpoint to answer (each imports its handler in each worker)
 
 
 def function_environment(data_dir: str, env: Mapping[str, str]) -> dict[str, str]:
@@ -101,9 +58,108 @@ def function_environment(data_dir: str, env: Mapping[str, str]) -> dict[str, str
             SYNCHRONOUS_ENV: env.get(SYNCHRONOUS_ENV) or "FULL"}  # fmt: skip
 
 
-def serve(systems: list[str], host: str, base_port: int, data_dir: str, ready: Callable[[dict[str, str]], None] | None = None) -> None:
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def check_invoke_guard(systems: list[str], host: str, config: ServeConfig) -> None:
+    """The Invoke API on a non-loopback address only with credentials to check signatures against."""
+    if config.invoke_credentials.strip():
+        from lambdasmith.kit.aws.sigv4_verify import parse_credentials
+
+        try:
+            parse_credentials(config.invoke_credentials)
+        except ValueError as e:
+            raise SettingError(f"LAMBDASMITH_INVOKE_CREDENTIALS: {e}") from None
+    elif "invoke" in systems and not is_loopback(host):
+        others = " ".join(s for s in systems if s != "invoke")
+        raise SettingError(
+            f"the Invoke API runs any function with any event: it listens on {host} only with "
+            "LAMBDASMITH_INVOKE_CREDENTIALS=KEY:SECRET (every request must then be SigV4-signed with it), "
+            f"or leave it out: lambdasmith serve {others} --host {host}"
+        )
+
+
+def reserve_port(host: str, port: int) -> int:
+    """Check that `port` is free on `host` (any free port for 0) and return it. A bind without
+    SO_REUSEPORT: granian's own sockets share a port with each other, so only a bind that does
+    not share can tell that another server already holds it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT after a restart is free
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise OSError(e.errno, f"cannot listen on {_url(host, port)}: {e.strerror}") from None
+        return int(s.getsockname()[1])
+
+
+def _answers(host: str, port: int) -> bool:
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+    try:
+        with socket.create_connection((target, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Endpoints:
+    """The endpoint server processes: started, watched, stopped."""
+
+    def __init__(self) -> None:
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, host: str, port: int) -> None:
+        cmd = [sys.executable, "-m", "lambdasmith.local.endpoint_process", name, host, str(port)]
+        self.procs[name] = subprocess.Popen(cmd, env=os.environ.copy())
+
+    def wait_ready(self, ports: dict[str, int], host: str, stop: threading.Event) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        waiting = dict(ports)
+        while waiting and not stop.is_set():
+            for name in list(waiting):
+                if self.procs[name].poll() is not None:
+                    raise RuntimeError(
+                        f"the {name} endpoint stopped while starting (exit {self.procs[name].returncode})"
+                    )
+                if _answers(host, waiting[name]):
+                    del waiting[name]
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the {', '.join(waiting)} endpoint did not answer within {STARTUP_TIMEOUT_S:.0f} s")
+            if waiting:
+                stop.wait(0.05)
+
+    def dead(self) -> str | None:
+        return next((name for name, p in self.procs.items() if p.poll() is not None), None)
+
+    def stop(self, within_s: float) -> None:
+        """SIGTERM each (they drain), then SIGKILL what is still running after the bound."""
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + within_s
+        for p in self.procs.values():
+            try:
+                p.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def serve(systems: list[str], host: str, base_port: int, data_dir: str) -> int:
     os.environ.update(function_environment(data_dir, os.environ))
     synchronous()  # a bad durability setting stops `serve` here, not the first write
+    config = ServeConfig.from_env().check()
+    check_invoke_guard(systems, host, config)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -112,29 +168,43 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str, ready: C
     # Before anything answers: a client may stop us as soon as its first request is served.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    servers = {name: open_server(name, host, base_port, os.environ["LAMBDASMITH_DATA_DIR"]) for name in systems}
+    ports = {name: reserve_port(host, base_port + port_offset(name) if base_port else 0) for name in systems}
+    for name in systems:  # an import error stops serve here, before anything listens
+        served = served_system(name)
+        if served:
+            invocation.Function(served[1].name, served[1].handler).handler()
     pumps = start_pumps(systems)
-    urls = {name: s.url for name, s in servers.items()}
-    print("lambdasmith serve — data in " + os.environ["LAMBDASMITH_DATA_DIR"], flush=True)
-    for name, url in urls.items():
-        print(f"  {name:<10} {url}", flush=True)
-    if "wardrobe" in systems:
-        print("  (a wardrobe token: lambdasmith wardrobe token USER)", flush=True)
-    if ready:
-        ready(urls)
-    threads = [threading.Thread(target=s.serve_forever, name=name, daemon=True) for name, s in servers.items()]
-    for t in threads:
-        t.start()
-    stop.wait()
-    for p in pumps:
-        p.stop()
-    for s in servers.values():
-        s.shutdown()
-        s.server_close()
-    if "shell" in systems or "invoke" in systems:
-        from lambdasmith.local.function_urls import close_shell_functions
-
-        close_shell_functions()  # the shell functions' bootstraps
+    endpoints = Endpoints()
+    code = 0
+    try:
+        for name in systems:
+            endpoints.start(name, host, ports[name])
+        endpoints.wait_ready(ports, host, stop)
+        if not stop.is_set():
+            print("lambdasmith serve — data in " + os.environ["LAMBDASMITH_DATA_DIR"], flush=True)
+            for name in systems:
+                print(f"  {name:<10} {_url(host, ports[name])}", flush=True)
+            if "wardrobe" in systems:
+                print("  (a wardrobe token: lambdasmith wardrobe token USER)", flush=True)
+        while not stop.wait(0.5):
+            dead = endpoints.dead()
+            if dead:
+                print(f"lambdasmith serve: the {dead} endpoint stopped (exit {endpoints.procs[dead].returncode}); stopping",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                code = 1
+                break
+    except RuntimeError as e:
+        print(f"lambdasmith serve: {e}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        deadline = time.monotonic() + config.drain_timeout_s
+        for p in pumps:
+            p.stop()
+        endpoints.stop(config.drain_timeout_s + 5)  # granian's own bound is the drain timeout
+        for p in pumps:
+            if p.thread is not None:
+                p.thread.join(max(0.0, deadline - time.monotonic()))
+    return code
 
 
 def start_pumps(systems: list[str]) -> list[QueuePump]:
@@ -142,9 +212,10 @@ def start_pumps(systems: list[str]) -> list[QueuePump]:
     (the wardrobe's share queue → its worker), each a pump on a thread."""
     pumps = []
     for name in systems:
-        if name not in _SERVED:
+        served = served_system(name)
+        if served is None:
             continue
-        svc = _SERVED[name][0]
+        svc = served[0]
         config = invocation.resolve(svc.config).from_env() if svc.config else None
         if svc.local_setup:
             invocation.resolve(svc.local_setup)(config)
@@ -171,10 +242,18 @@ def open_pump(svc: Service, queue: str, config: Any) -> QueuePump:
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", parents=[common], help="serve every system locally")
-    p.add_argument("systems", nargs="*", metavar="SYSTEM", help=f"systems to serve (default: all of {', '.join(SERVABLE)})")
+    p.add_argument(
+        "systems", nargs="*", metavar="SYSTEM", help=f"systems to serve (default: all of {', '.join(SERVABLE)})"
+    )
     p.add_argument("--host", default=os.environ.get("LAMBDASMITH_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("LAMBDASMITH_PORT", "8000")),
-                   help="base port (badges on BASE, wardrobe BASE+1, shell BASE+2, invoke API BASE+3); 0 = ephemeral")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("LAMBDASMITH_PORT", "8000")),
+        help="base port (badges on BASE, wardrobe BASE+1, shell BASE+2, invoke API BASE+3); 0 = ephemeral",
+    )
+    p.add_argument("--workers", type=int, default=None,
+                   help="server processes per endpoint (default LAMBDASMITH_WORKERS, else one per CPU)")  # fmt: skip
     p.set_defaults(func=_run)
 
 
@@ -183,9 +262,13 @@ def _run(args: argparse.Namespace) -> int:
     if unknown:
         print(f"lambdasmith serve: unknown system {unknown[0]!r} (one of {', '.join(SERVABLE)})", file=sys.stderr)
         return 2
+    if not 0 <= args.port <= 65535 - 3:
+        print(f"lambdasmith serve: --port {args.port}: expected 0..65532 (the base of four ports)", file=sys.stderr)
+        return 2
+    if args.workers is not None:
+        os.environ["LAMBDASMITH_WORKERS"] = str(args.workers)
     try:
-        serve(args.systems or SERVABLE, args.host, args.port, args.data_dir)
-    except (OSError, ValueError) as e:  # a port in use, a bad setting (e.g. of the invoke API)
+        return serve(args.systems or SERVABLE, args.host, args.port, args.data_dir)
+    except (OSError, ValueError) as e:  # a port in use, a bad setting (SettingError is a ValueError)
         print(f"lambdasmith serve: {e}", file=sys.stderr)
         return 1
-    return 0

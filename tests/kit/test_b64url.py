@@ -1,6 +1,5 @@
 """lambdasmith.kit.b64url: unpadded base64url, one spelling per value."""
 
-
 import pytest
 
 

@@ -108,9 +108,11 @@ def test_the_handler_gets_a_real_context_and_the_log_gets_lambdas_lines(monkeypa
 
 def test_report_line() -> None:
     assert report_line("r", 0.2, 128, 40) == (
-        "REPORT RequestId: r\tDuration: 0.20 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t\n")
+        "REPORT RequestId: r\tDuration: 0.20 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t\n"
+    )
     assert report_line("r", 12.01, 256, 50, init_ms=3.456).endswith(
-        "Billed Duration: 13 ms\tMemory Size: 256 MB\tMax Memory Used: 50 MB\tInit Duration: 3.46 ms\t\n")
+        "Billed Duration: 13 ms\tMemory Size: 256 MB\tMax Memory Used: 50 MB\tInit Duration: 3.46 ms\t\n"
+    )
 
 
 def boom(event: Any, context: Any) -> None:
@@ -170,9 +172,9 @@ def test_quiet_invocations_write_nothing(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_the_invoke_api_takes_every_name_form(tmp_path: Path) -> None:
-    from lambdasmith.local.invoke import InvokeServer
+    from lambdasmith.local.invoke import InvokeApi
 
-    server = InvokeServer(("127.0.0.1", 0), str(tmp_path), refs={"items": "tests.local.test_invocation:seen"})
+    server = InvokeApi(str(tmp_path), refs={"items": "tests.local.test_invocation:seen"})
     try:
         for raw, (name, qualifier) in NAMES:
             reply = server.dispatch("POST", f"/2015-03-31/functions/{quote(raw, safe='')}/invocations", {}, b"{}")
@@ -187,7 +189,7 @@ def test_the_invoke_api_takes_every_name_form(tmp_path: Path) -> None:
             reply = server.dispatch("POST", f"/2015-03-31/functions/{quote(raw, safe='')}/invocations", {}, b"{}")
             assert reply.status == 404, raw
     finally:
-        server.server_close()
+        server.close()
 
 
 @pytest.mark.parametrize("name", ["badges", f"{ACCOUNT}:function:badges", f"{ACCOUNT}:function:badges:live",

@@ -20,7 +20,10 @@ class Served:
     def __init__(self, data_dir: str, systems: list[str], env: dict[str, str] | None = None):
         self.data_dir = data_dir
         self.systems = systems
-        self.env = {**os.environ, **(env or {})}
+        # One worker process per endpoint unless a test asks for more: state a test relies on
+        # (a warm cache, a shell function's environment) then lives in one process, as in one
+        # Lambda instance, and start-up is quicker.
+        self.env = {**os.environ, "LAMBDASMITH_WORKERS": "1", **(env or {})}
         self.urls: dict[str, str] = {}
         self.proc: subprocess.Popen | None = None
         self.output: list[str] = []
@@ -60,10 +63,36 @@ class Served:
         self.proc = None
         return code
 
+    def processes(self) -> set[int]:
+        """The pids of serve and every process under it (its endpoints' servers and workers)."""
+        assert self.proc is not None
+        return descendants(self.proc.pid) | {self.proc.pid}
+
     def restart(self) -> "Served":
         self.stop()
         self.urls = {}
         return self.start()
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in out:
+                out.add(child)
+                todo.append(child)
+    return out
 
 
 class Reply:
@@ -77,8 +106,9 @@ class Reply:
         return f"Reply({self.status}, {self.body[:200]!r})"
 
 
-def http(method: str, url: str, headers: dict[str, str] | None = None, body: bytes | str | None = None,
-         timeout: float = 15.0) -> Reply:
+def http(
+    method: str, url: str, headers: dict[str, str] | None = None, body: bytes | str | None = None, timeout: float = 15.0
+) -> Reply:
     """One real HTTP request; any status comes back as a Reply (no exceptions for 4xx/5xx)."""
     u = urlsplit(url)
     conn = HTTPConnection(u.hostname, u.port, timeout=timeout)

@@ -71,14 +71,16 @@ def sign(
             value = " ".join(str(v).split())
             signed[lk] = f"{signed[lk]},{value}" if lk in signed else value
     names = sorted(signed)
-    canonical = "\n".join([
-        method.upper(),
-        quote(path or "/", safe="/"),
-        canonical_query(query),
-        "".join(f"{n}:{signed[n]}\n" for n in names),
-        ";".join(names),
-        sha256_hex(body),
-    ])
+    canonical = "\n".join(
+        [
+            method.upper(),
+            quote(path or "/", safe="/"),
+            canonical_query(query),
+            "".join(f"{n}:{signed[n]}\n" for n in names),
+            ";".join(names),
+            sha256_hex(body),
+        ]
+    )
     scope = f"{stamp[:8]}/{region}/{service}/aws4_request"
     to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{sha256_hex(canonical.encode('utf-8'))}"
     signature = hmac_sha256(signing_key(secret_key, stamp[:8], region, service), to_sign.encode("utf-8")).hex()

@@ -6,11 +6,19 @@ import base64
 def run(event):
     path = event["rawPath"]
     if path == "/status":
-        return {"statusCode": 201, "headers": {"X-Test": "yes", "Content-Type": "text/plain"},
-                "cookies": ["a=1; Path=/", "b=2"], "body": "created"}
+        return {
+            "statusCode": 201,
+            "headers": {"X-Test": "yes", "Content-Type": "text/plain"},
+            "cookies": ["a=1; Path=/", "b=2"],
+            "body": "created",
+        }
     if path == "/binary":
-        return {"statusCode": 200, "headers": {"Content-Type": "application/octet-stream"},
-                "body": base64.b64encode(bytes(range(256))).decode(), "isBase64Encoded": True}
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "application/octet-stream"},
+            "body": base64.b64encode(bytes(range(256))).decode(),
+            "isBase64Encoded": True,
+        }
     if path == "/plain":
         return {"hello": "world", "n": 1}
     if path == "/text":

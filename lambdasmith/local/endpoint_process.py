@@ -1,0 +1,61 @@
+"""One endpoint of `lambdasmith serve` on granian: `python -m lambdasmith.local.endpoint_process
+NAME HOST PORT`, started by `lambdasmith.local.serve` (one process per endpoint).
+
+granian runs a supervisor here that forks the worker processes (LAMBDASMITH_WORKERS), each
+with its own event loop, its `Gateway` and its endpoint; a worker that dies is started again.
+SIGTERM (or SIGINT) makes the supervisor stop accepting and each worker finish the requests it
+holds, up to LAMBDASMITH_DRAIN_TIMEOUT_S, then stop its endpoint (`Endpoint.stop`) and exit.
+
+HTTP/1.1 only: with HTTP/2 allowed on a clear-text port, hyper waits on a fresh connection
+without the head timeout, so an idle client could hold a connection for ever. TLS belongs to
+the reverse proxy in front (docs/self-hosting.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from lambdasmith.local.serve_config import ServeConfig
+
+__all__ = ["load", "main", "run"]
+
+
+def load(name: str) -> Any:
+    """In each worker process: its endpoint behind its gateway, both made there (after the fork,
+    from the environment: a module-level function, so any start method can carry it)."""
+    from lambdasmith.local.endpoints import open_endpoint
+    from lambdasmith.local.gateway import Gateway
+
+    config = ServeConfig.from_env()
+    return Gateway(open_endpoint(name, config), config)
+
+
+def run(name: str, host: str, port: int, config: ServeConfig) -> None:
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    server = Server(
+        name, address=host, port=port, interface=Interfaces.ASGI, workers=config.worker_count(),
+        loop=Loops.asyncio, http=HTTPModes.http1, websockets=False, backlog=config.backlog,
+        backpressure=config.max_connections,
+        http1_settings=HTTP1Settings(header_read_timeout=int(config.head_timeout_s * 1000), keep_alive=True),
+        log_level=LogLevels.warning, respawn_failed_workers=True,
+        workers_kill_timeout=max(1, round(config.drain_timeout_s)),
+    )  # fmt: skip
+    server.serve(target_loader=load, wrap_loader=True)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3:
+        print("usage: python -m lambdasmith.local.endpoint_process NAME HOST PORT", file=sys.stderr)
+        return 2
+    name, host, port = argv
+    run(name, host, int(port), ServeConfig.from_env().check())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
