@@ -19,6 +19,11 @@ def run(event):
             "body": base64.b64encode(bytes(range(256))).decode(),
             "isBase64Encoded": True,
         }
+    if path == "/redirect":  # a handler that trusts its query: the header-injection shape
+        to = (event.get("queryStringParameters") or {}).get("to", "/")
+        return {"statusCode": 302, "headers": {"location": to}, "body": ""}
+    if path == "/header-name":
+        return {"statusCode": 200, "headers": {"bad name": "x"}, "body": "x"}
     if path == "/plain":
         return {"hello": "world", "n": 1}
     if path == "/text":
