@@ -22,13 +22,16 @@ hops, and the first address not trusted is the client (the left of it is the cli
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import sys
 import time
-from typing import Sequence, TextIO
+from typing import Any, Sequence, TextIO
 
 __all__ = ["AccessLog", "client_ip", "escape"]
+
+_json = json.dumps
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_PATH = 1024  # characters of the request target kept in a line
@@ -78,29 +81,51 @@ def client_ip(peer: str, forwarded_for: str | None, proxies: Sequence[Network]) 
     return client
 
 
+_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
 def _timestamp(now: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+    whole = int(now)
+    if _second[0] != whole:
+        _second[0], _second[1] = whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    return f"{_second[1]}.{int(now * 1000) % 1000:03d}Z"
 
 
 class AccessLog:
-    """Writes one line per request for `service`, as JSON or for a console."""
+    """Writes one line per request for `service`, as JSON or for a console.
+
+    Inside a running event loop, the lines of the requests finished in one turn of the loop are
+    written together when it next runs callbacks (one system call for many under load, each line
+    still whole); outside one, at once."""
 
     def __init__(self, service: str, console: bool, stream: TextIO | None = None) -> None:
         self.service = service
         self.console = console
         self._stream = stream
+        self._service_json = json.dumps(service)
+        self._pending: list[str] = []
 
     def write(self, client: str, method: str, path: str, status: int, size: int, duration_ms: float,
               request_id: str) -> None:  # fmt: skip
-        now = time.time()
+        ts = _timestamp(time.time())
         if self.console:
-            line = (f"{_timestamp(now)} {self.service} {escape(client, 64)} {escape(method, 16)} {escape(path)} "
+            line = (f"{ts} {self.service} {escape(client, 64)} {escape(method, 16)} {escape(path)} "
                     f"{status} {size}B {duration_ms:.1f}ms {request_id}\n")  # fmt: skip
         else:
-            record = {"level": "INFO", "timestamp": _timestamp(now), "service": self.service, "message": "access",
-                      "client_ip": escape(client, 64), "method": escape(method, 16), "path": escape(path),
-                      "status": status, "bytes": size, "duration_ms": round(duration_ms, 3), "request_id": request_id}  # fmt: skip
-            line = json.dumps(record, separators=(",", ":")) + "\n"
-        stream = self._stream or sys.stderr
-        stream.write(line)
-        stream.flush()
+            line = (f'{{"level":"INFO","timestamp":"{ts}","service":{self._service_json},"message":"access",'
+                    f'"client_ip":{_json(escape(client, 64))},"method":{_json(escape(method, 16))},'
+                    f'"path":{_json(escape(path))},"status":{int(status)},"bytes":{int(size)},'
+                    f'"duration_ms":{duration_ms:.3f},"request_id":{_json(request_id)}}}\n')  # fmt: skip
+        self._pending.append(line)
+        if len(self._pending) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no loop: write now
+                self.flush()
+
+    def flush(self) -> None:
+        lines, self._pending = self._pending, []
+        if lines:
+            stream = self._stream or sys.stderr
+            stream.write("".join(lines))
+            stream.flush()
