@@ -32,14 +32,15 @@ def load(name: str) -> Any:
 
 
 def run(name: str, host: str, port: int, config: ServeConfig) -> None:
-    from granian.constants import Interfaces, Loops
+    from granian.constants import HTTPModes, Interfaces, Loops
     from granian.http import HTTP1Settings
     from granian.log import LogLevels
     from granian.server import Server
 
     server = Server(
         name, address=host, port=port, interface=Interfaces.ASGI, workers=config.worker_count(),
-        loop=Loops.auto,  # uvloop where installed (a dependency of serve), else asyncio http=HTTPModes.http1, websockets=False, backlog=config.backlog,
+        loop=Loops.auto,  # uvloop where installed (a dependency of serve), else asyncio
+        http=HTTPModes.http1, websockets=False, backlog=config.backlog,
         backpressure=config.max_connections,
         http1_settings=HTTP1Settings(header_read_timeout=int(config.head_timeout_s * 1000), keep_alive=True),
         log_level=LogLevels.warning, respawn_failed_workers=True,
