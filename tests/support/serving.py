@@ -27,9 +27,21 @@ class Served:
         self.urls: dict[str, str] = {}
         self.proc: subprocess.Popen | None = None
         self.output: list[str] = []
+        self.start_args: list[str] = []  # more arguments of `lambdasmith serve` (e.g. --host)
 
     def start(self, timeout: float = 20.0) -> "Served":
-        cmd = [sys.executable, "-m", "lambdasmith", "serve", *self.systems, "--port", "0", "--data-dir", self.data_dir]
+        cmd = [
+            sys.executable,
+            "-m",
+            "lambdasmith",
+            "serve",
+            *self.systems,
+            "--port",
+            "0",
+            "--data-dir",
+            self.data_dir,
+            *self.start_args,
+        ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env)
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None
