@@ -19,6 +19,12 @@ The bootstrap's stdout and stderr are forwarded line by line to the log sink (st
 between the `START` / `END` / `REPORT` lines of each invocation (`Init Duration` on the first one
 after an init: from starting the bootstrap to its first `next`; `Max Memory Used`: the
 bootstrap's peak RSS, /proc/PID/status VmHWM).
+
+Only the environment's own processes may use the Runtime API: each connection's peer is looked up
+once, on its first request (lambdasmith.local.peers), and one that is neither the bootstrap, nor one
+of its descendants, nor this process gets a 403 `AccessDenied` and a closed connection; the refusal
+is logged with the peer's PID and command line. Without /proc (not Linux) every peer is admitted,
+with one warning.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import json
 import math
 import os
 import select
+import socket
 import subprocess
 import sys
 import termios
@@ -36,9 +43,10 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from lambdasmith.kit.ids import uuid4
+from lambdasmith.local import peers
 from lambdasmith.local.invocation import (
     LATEST,
     MAX_RESPONSE,
@@ -216,6 +224,8 @@ class RuntimeEmulator:
         self._queue: _Pending | None = None  # queued, not yet handed out
         self._ids: OrderedDict[str, _Pending] = OrderedDict()  # handed out (answered or not)
         self._child: _Child | None = None
+        self._spawning = threading.Lock()  # held from starting a bootstrap until `_child` is it
+        self._unchecked_warned = False  # no /proc: peers are admitted unchecked, said once
         self._generation = 0  # of the environment; a `next` from an older one gets nothing
         self._init_error: Invocation | None = None
         self._closed = False
@@ -373,7 +383,8 @@ class RuntimeEmulator:
             self._generation += 1
             self._cond.notify_all()
         cwd = self.task_root if os.path.isdir(self.task_root) else os.getcwd()
-        self._child = child = _Child(self.bootstrap, env, cwd, self._log, self._wake)
+        with self._spawning:  # a bootstrap that connects at once waits in `admits` for its PID
+            self._child = child = _Child(self.bootstrap, env, cwd, self._log, self._wake)
         return child
 
     def _wake(self) -> None:
@@ -399,7 +410,37 @@ class RuntimeEmulator:
         except Exception:  # a broken sink must not break the invocation
             pass
 
+    def _notice(self, text: str) -> None:
+        """A line of the emulator's own about the Runtime API, not about an invocation: to the
+        sink, not into the running invocation's logs."""
+        try:
+            self._sink(text)
+        except Exception:
+            pass
+
     # ------------------------------------------------------------------ the Runtime API (server threads)
+
+    def admits(self, sock: socket.socket) -> bool:
+        """Whether the peer of a Runtime API connection is this environment's bootstrap, one of
+        its descendants, or this process; a refusal is logged."""
+        if not peers.available():
+            if not self._unchecked_warned:
+                self._unchecked_warned = True
+                self._notice(f"{self.function_name}: no /proc here: Runtime API peers are not checked "
+                             "(any local process may connect)\n")  # fmt: skip
+            return True
+        with self._spawning:
+            child = self._child
+        root = child.proc.pid if child is not None else None
+        inode = peers.peer_inode(sock)
+        if inode is not None and peers.holder(inode, _candidates(root)) is not None:
+            return True
+        pid = None if inode is None else peers.holder(inode, peers.all_pids())  # refusals only: a full scan
+        who = f"pid {pid} ({peers.cmdline(pid) or '?'})" if pid is not None else "a peer not found in /proc"
+        tree = f"bootstrap pid {root}" if root is not None else "no bootstrap running"
+        self._notice(f"{self.function_name}: Runtime API connection refused (403 AccessDenied) from {who}: "
+                     f"not this environment's process ({tree})\n")  # fmt: skip
+        return False
 
     def next_invocation(self, stop: Callable[[], bool]) -> _Pending | None:
         """Block until an invocation is queued; hand it out."""
@@ -447,6 +488,17 @@ class RuntimeEmulator:
             if pending is not None and pending.result is None:
                 pending.result = result
             self._cond.notify_all()
+
+
+def _candidates(root: int | None) -> Iterator[int]:
+    """The PIDs that may hold a Runtime API connection's other end, likeliest first: the bootstrap,
+    its descendants (a shell bootstrap's curl; looked up only when the bootstrap is not it), and
+    this process (in-process clients)."""
+    own = os.getpid()
+    if root is not None:
+        yield root
+        yield from sorted(peers.process_tree(root) - {root, own})
+    yield own
 
 
 def _new_trace_id() -> str:
@@ -504,6 +556,31 @@ class _RuntimeHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # the status line, headers and body go out without a stall
     server: _RuntimeServer
+    admitted: bool | None = None  # this connection's verdict, taken on its first request
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self._admitted():
+            return True
+        self._drain_body(MAX_ERROR_BYTES)  # unread, it would reset the connection under the 403
+        return self._refuse()
+
+    def handle_expect_100(self) -> bool:
+        if not self._admitted():
+            return self._refuse()  # before "100 Continue": the body is never asked for
+        return super().handle_expect_100()
+
+    def _admitted(self) -> bool:
+        if self.admitted is None:  # keep-alive: once per connection
+            self.admitted = self.server.emulator.admits(self.connection)
+        return self.admitted
+
+    def _refuse(self) -> bool:
+        self.close_connection = True
+        self._reply(403, {"errorMessage": "Only the execution environment's own processes may use the Runtime API",
+                          "errorType": "AccessDenied"})  # fmt: skip
+        return False
 
     def do_GET(self) -> None:
         if self.path.split("?")[0] != PREFIX + "invocation/next":

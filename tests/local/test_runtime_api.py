@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from lambdasmith.local import peers
 from lambdasmith.local.runtime_api import MAX_RESPONSE_BYTES, RuntimeEmulator
 
 BOOTSTRAPS = Path(__file__).resolve().parents[1] / "support" / "runtime_bootstraps"
@@ -264,3 +266,139 @@ def test_bash_and_curl_bootstrap(tmp_path, sink):
     assert [json.loads(r.payload) for r in results] == [{"echo": {"k": n}, "handler": "echo.run"} for n in range(3)]
     assert [r.init_duration_ms is not None for r in results] == [True, False, False]
     assert f"bash bootstrap got {results[1].request_id}" in sink.lines
+
+
+# --- only the environment's own processes -------------------------------------------------------
+
+# A handler that holds its environment at a gate: in init (GATE_INIT set: the queued event waits for
+# `next`) or in the invocation (the event is handed out, its answer waits); the test opens the gate.
+GATE_HANDLER = """
+import os, time
+
+def wait(name):
+    open(os.path.join(os.environ["GATE_DIR"], name + ".reached"), "w").close()
+    deadline = time.monotonic() + 15
+    while not os.path.exists(os.path.join(os.environ["GATE_DIR"], name + ".open")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+if os.environ.get("GATE_INIT"):
+    wait("init")
+
+def run(event):
+    if not os.environ.get("GATE_INIT"):
+        wait("invoke")
+    return {"echo": event}
+"""
+
+# Another process of the machine: each (method, path, body) on a connection of its own.
+FOREIGN = """
+import http.client, json, os, sys
+host, port = sys.argv[1].split(":")
+replies = []
+for method, path, body in json.loads(sys.argv[2]):
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request(method, "/2018-06-01/runtime/" + path, body=body)
+        r = conn.getresponse()
+        replies.append({"status": r.status, "headers": dict(r.getheaders()), "body": r.read().decode()})
+    except Exception as e:
+        replies.append({"error": repr(e)})
+    conn.close()
+print(json.dumps({"pid": os.getpid(), "replies": replies}))
+"""
+
+
+def foreign(emu: RuntimeEmulator, *calls: tuple[str, str, str | None]) -> tuple[int, list[dict]]:
+    done = subprocess.run([sys.executable, "-c", FOREIGN, emu.address, json.dumps(calls)], capture_output=True,
+                          timeout=30, check=True)  # fmt: skip
+    out = json.loads(done.stdout)
+    return out["pid"], out["replies"]
+
+
+def wait_for(path: Path, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def gated(tmp_path, sink):
+    (tmp_path / "gate.py").write_text(GATE_HANDLER)
+
+    def start(**env: str) -> RuntimeEmulator:
+        return RuntimeEmulator("gated", PY_BOOTSTRAP, "gate.run", str(tmp_path), env={"GATE_DIR": str(tmp_path), **env},
+                               timeout_s=20, init_timeout_s=20, log=sink)  # fmt: skip
+
+    return start
+
+
+def in_background(fn) -> tuple[threading.Thread, list]:
+    out: list = []
+    thread = threading.Thread(target=lambda: out.append(fn()))
+    thread.start()
+    return thread, out
+
+
+def refused(reply: dict) -> bool:
+    return reply.get("status") == 403 and json.loads(reply["body"])["errorType"] == "AccessDenied"
+
+
+@pytest.mark.skipif(not peers.available(), reason="needs Linux /proc")
+def test_a_foreign_process_gets_403_and_no_event_while_one_waits_and_the_bootstrap_gets_it(gated, tmp_path, sink):
+    with gated(GATE_INIT="1") as emu:
+        thread, results = in_background(lambda: emu.invoke(b'{"secret": "s3cr3t"}', request_id="rid-pending"))
+        wait_for(tmp_path / "init.reached")  # the event is queued; the bootstrap is not asking yet
+        pid, replies = foreign(emu, ("GET", "invocation/next", None), ("GET", "invocation/next", None))
+        assert all(refused(r) for r in replies), replies
+        for reply in replies:
+            assert "Lambda-Runtime-Aws-Request-Id" not in reply["headers"]
+            assert "s3cr3t" not in reply["body"] and "rid-pending" not in json.dumps(reply)
+            assert reply["headers"].get("Connection") == "close"
+        (tmp_path / "init.open").touch()
+        thread.join(20)
+        (result,) = results
+        assert result.ok and json.loads(result.payload) == {"echo": {"secret": "s3cr3t"}}
+        assert result.request_id == "rid-pending"
+    notes = [line for line in sink.lines if "Runtime API connection refused" in line]
+    assert len(notes) == 2 and all(f"from pid {pid} (" in line for line in notes)
+    assert all(sys.executable in line and "\\n" in line and line.isprintable() for line in notes)  # escaped
+    assert not any("refused" in line for line in result.logs.splitlines())  # not the function's log
+
+
+@pytest.mark.skipif(not peers.available(), reason="needs Linux /proc")
+def test_a_foreign_answer_for_the_pending_request_id_is_refused(gated, tmp_path):
+    with gated() as emu:
+        thread, results = in_background(lambda: emu.invoke(b'{"n": 1}', request_id="rid-running"))
+        wait_for(tmp_path / "invoke.reached")  # handed out, not answered
+        error = json.dumps({"errorMessage": "hijacked", "errorType": "Hijack"})
+        _, replies = foreign(emu, ("POST", "invocation/rid-running/response", '"hijacked"'),
+                             ("POST", "invocation/rid-running/error", error),
+                             ("POST", "init/error", error))  # fmt: skip
+        assert all(refused(r) for r in replies), replies
+        assert thread.is_alive()  # still waiting for the bootstrap's answer
+        (tmp_path / "invoke.open").touch()
+        thread.join(20)
+        (result,) = results
+        assert result.ok and json.loads(result.payload) == {"echo": {"n": 1}}
+        assert emu.invoke(b'{"n": 2}').ok  # no init error was taken either (the gate stays open)
+
+
+@pytest.mark.skipif(not peers.available(), reason="needs Linux /proc")
+def test_a_keep_alive_connection_is_checked_once(emu, monkeypatch):
+    calls = []
+    real = peers.peer_inode
+    monkeypatch.setattr(peers, "peer_inode", lambda sock: calls.append(1) or real(sock))
+    for n in range(5):
+        assert call(emu, {"probe": "pid", "n": n}).ok
+    assert len(calls) == 1  # the Python bootstrap's one connection
+
+
+def test_without_proc_every_peer_is_admitted_with_one_warning(emu, sink, monkeypatch):
+    monkeypatch.setattr(peers, "available", lambda: False)
+    assert call(emu, {"probe": "pid"}).ok
+    _, replies = foreign(emu, ("POST", "invocation/no-such-id/response", "{}"))
+    assert replies[0]["status"] == 400  # admitted: the request itself is answered
+    assert call(emu, {"probe": "pid"}).ok
+    warnings = [line for line in sink.lines if "Runtime API peers are not checked" in line]
+    assert len(warnings) == 1
