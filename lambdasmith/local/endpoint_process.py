@@ -18,12 +18,32 @@ from typing import Any
 
 from lambdasmith.local.serve_config import ServeConfig
 
-__all__ = ["load", "main", "run"]
+__all__ = ["die_with_parent", "load", "main", "run"]
+
+
+def die_with_parent() -> None:
+    """Have the kernel send SIGTERM when the parent process ends, however it ends (Linux): a
+    `serve` killed with SIGKILL must not leave its servers holding the ports, or a worker whose
+    supervisor died serving on alone. Elsewhere, nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import os
+    import signal
+
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it ended before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def load(name: str) -> Any:
     """In each worker process: its endpoint behind its gateway, both made there (after the fork,
     from the environment: a module-level function, so any start method can carry it)."""
+    die_with_parent()
     from lambdasmith.local.endpoints import open_endpoint
     from lambdasmith.local.gateway import Gateway
 
@@ -54,6 +74,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m lambdasmith.local.endpoint_process NAME HOST PORT", file=sys.stderr)
         return 2
     name, host, port = argv
+    die_with_parent()
     run(name, host, int(port), ServeConfig.from_env().check())
     return 0
 

@@ -323,3 +323,35 @@ def test_sigterm_drains_requests_in_flight_and_exits_0(tmp_path):
     with pytest.raises(OSError):
         socket.create_connection(_addr(served, "invoke"), timeout=1).close()
     served.proc = None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"  # a zombie has ended
+    except OSError:
+        return False
+
+
+def test_a_serve_killed_with_sigkill_leaves_nothing_running_and_starts_again_on_its_ports(tmp_path):
+    served = Served(str(tmp_path / "data"), ["badges", "invoke"], _env(tmp_path, LAMBDASMITH_WORKERS="2")).start()
+    assert http("GET", served.urls["badges"] + "/health").status == 200
+    processes = served.processes()
+    assert len(processes) == 1 + 2 * 3  # serve; per endpoint its server and two workers
+    assert served.proc is not None
+    served.proc.kill()
+    served.proc.wait()
+    served.proc = None
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(pid) for pid in processes):
+        time.sleep(0.1)
+    assert not [pid for pid in processes if _alive(pid)], "servers outlived serve"
+    port = _addr(served, "badges")[1]
+    again = Served(served.data_dir, ["badges"], _env(tmp_path))
+    again.start_args = ["--port", str(port)]  # after serve's own --port 0: the last one counts
+    try:
+        again.start()
+        assert again.urls["badges"].endswith(f":{port}")
+        assert http("GET", again.urls["badges"] + "/health").status == 200
+    finally:
+        assert again.stop() == 0
