@@ -29,6 +29,8 @@ REQUESTS = [
      "ssm", "us-west-2", None),
     ("GET", "https://example.us-east-1.amazonaws.com/a%20b/c~d/%C3%A9", {"User-Agent": "not signed"}, b"", "execute-api", "us-east-1", None),
     ("GET", "https://example.us-east-1.amazonaws.com/path?b=2&a=1&a=0&c=x%2Fy", {}, b"", "execute-api", "us-east-1", None),
+    # Dot segments and repeated slashes are removed before signing (botocore, and AWS but S3).
+    ("GET", "https://example.us-east-1.amazonaws.com//a/./b/../c//d/", {}, b"", "execute-api", "us-east-1", None),
     ("PUT", "https://h.example.com:8443/x", {"Content-Type": "text/plain", "X-Amzn-Trace-Id": "Root=1-abc"}, b"\x00\xff" * 100,
      "lambda", "us-east-1", "t"),
     ("POST", "http://[::1]:9000/", {"X-Amz-Target": "DynamoDB_20120810.Query"}, b"{}", "dynamodb", "us-east-1", None),
