@@ -1,4 +1,8 @@
-"""AWS Signature Version 4 for a request with its body in hand (what every JSON-protocol call is)."""
+"""AWS Signature Version 4 for a request with its body in hand (what every JSON-protocol call is).
+
+The canonical pieces are public because `sigv4_verify` checks received requests with them: one
+implementation on both ends, proven equal to botocore's in tests/kit/aws/test_sigv4.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,14 @@ import time
 
 from lambdasmith.kit.digest import hmac_sha256, sha256_hex
 
-__all__ = ["UNSIGNED", "quote", "amz_date", "signing_key", "canonical_query", "sign"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "UNSIGNED", "quote", "amz_date", "signing_key", "canonical_uri", "canonical_query", "canonical_headers",
+    "canonical_request", "credential_scope", "signature", "sign",
+]  # fmt: skip
 
 # Hop-by-hop and tracing headers change in transit, so neither side signs them (botocore's list).
 UNSIGNED = frozenset({
@@ -36,11 +47,62 @@ def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
     return _hmac(_hmac(_hmac(k, region), service), "aws4_request")
 
 
+def canonical_uri(path: str) -> str:
+    """The path as sent, dot segments and repeated slashes removed (RFC 3986 5.2.4, as botocore
+    and AWS services other than S3 do), then percent-encoded once more: SigV4 double-encodes."""
+    segments: list[str] = []
+    for seg in path.split("/"):
+        if seg == "..":
+            if segments:
+                segments.pop()
+        elif seg and seg != ".":
+            segments.append(seg)
+    tail = "/" if path.endswith("/") and segments else ""
+    return quote("/" + "/".join(segments) + tail, safe="/~")
+
+
 def canonical_query(query: str) -> str:
     """The query as sent (already percent-encoded by the caller), its pairs sorted."""
     if not query:
         return ""
     return "&".join(f"{k}={v}" for k, v in sorted(p.partition("=")[::2] for p in query.split("&")))
+
+
+def canonical_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Lower-case name -> value with whitespace trimmed and runs collapsed; a repeated header's
+    values joined by "," in the order they came (SigV4's rule, so both ends agree on repeats)."""
+    out: dict[str, str] = {}
+    for name, raw in headers:
+        key, value = name.lower(), " ".join(str(raw).split())
+        out[key] = f"{out[key]},{value}" if key in out else value
+    return out
+
+
+def canonical_request(method: str, path: str, query: str, signed: Mapping[str, str], payload_hash: str) -> str:
+    """SigV4 step 1. `signed` is `canonical_headers` output limited to the signed names."""
+    names = sorted(signed)
+    return "\n".join(
+        [
+            method.upper(),
+            canonical_uri(path),
+            canonical_query(query),
+            "".join(f"{n}:{signed[n]}\n" for n in names),
+            ";".join(names),
+            payload_hash,
+        ]
+    )
+
+
+def credential_scope(stamp: str, region: str, service: str) -> str:
+    return f"{stamp[:8]}/{region}/{service}/aws4_request"
+
+
+def signature(secret_key: str, stamp: str, region: str, service: str, canonical: str) -> tuple[str, str]:
+    """SigV4 steps 2-4: (hex signature, string to sign) of a canonical request signed at `stamp`."""
+    scope = credential_scope(stamp, region, service)
+    to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{sha256_hex(canonical.encode('utf-8'))}"
+    key = signing_key(secret_key, stamp[:8], region, service)
+    return hmac_sha256(key, to_sign.encode("utf-8")).hex(), to_sign
 
 
 def sign(
@@ -64,27 +126,11 @@ def sign(
     out["X-Amz-Date"] = stamp
     if token:
         out["X-Amz-Security-Token"] = token
-    signed: dict[str, str] = {}
-    for k, v in out.items():
-        lk = k.lower()
-        if lk not in UNSIGNED:
-            value = " ".join(str(v).split())
-            signed[lk] = f"{signed[lk]},{value}" if lk in signed else value
-    names = sorted(signed)
-    canonical = "\n".join(
-        [
-            method.upper(),
-            quote(path or "/", safe="/"),
-            canonical_query(query),
-            "".join(f"{n}:{signed[n]}\n" for n in names),
-            ";".join(names),
-            sha256_hex(body),
-        ]
-    )
-    scope = f"{stamp[:8]}/{region}/{service}/aws4_request"
-    to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{sha256_hex(canonical.encode('utf-8'))}"
-    signature = hmac_sha256(signing_key(secret_key, stamp[:8], region, service), to_sign.encode("utf-8")).hex()
+    signed = {k: v for k, v in canonical_headers(out.items()).items() if k not in UNSIGNED}
+    canonical = canonical_request(method, path, query, signed, sha256_hex(body))
+    sig, _ = signature(secret_key, stamp, region, service, canonical)
     out["Authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
+        f"AWS4-HMAC-SHA256 Credential={access_key}/{credential_scope(stamp, region, service)}, "
+        f"SignedHeaders={';'.join(sorted(signed))}, Signature={sig}"
     )
     return out
