@@ -98,5 +98,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     started = [s for s in _STARTED if s.startup_seconds is not None]
     if started:
         terminalreporter.write_line(
-            "AWS servers started: " + ", ".join(f"{s.name} in {s.startup_seconds:.2f}s" for s in started)
+            "AWS servers started: "
+            + ", ".join(f"{s.name} in {s.startup_seconds:.2f}s" for s in started)
         )

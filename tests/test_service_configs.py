@@ -76,9 +76,7 @@ def test_on_lambda_the_data_dir_is_tmp(config):
 def test_values_read_as_before():
     b = BadgesConfig.from_env({"NUGET_BASE_URL": "http://nuget.test/", "BADGES_UPSTREAM_CACHE_TTL": "30"})
     assert (b.nuget_base_url, b.upstream_cache_ttl_s) == ("http://nuget.test", 30.0)
-    w = WardrobeConfig.from_env(
-        {"WARDROBE_MAX_RECEIVE_COUNT": "5", "WARDROBE_JWT_ISSUER": "iss", "WARDROBE_JWT_AUDIENCE": ""}
-    )
+    w = WardrobeConfig.from_env({"WARDROBE_MAX_RECEIVE_COUNT": "5", "WARDROBE_JWT_ISSUER": "iss", "WARDROBE_JWT_AUDIENCE": ""})
     assert (w.max_receive_count, w.jwt_issuer, w.jwt_audience) == (5, "iss", None)
     assert ItemsConfig.from_env({"ITEMS_IDEMPOTENCY_TTL": "60"}).idempotency_ttl_s == 60
     with pytest.raises(SettingError, match="ITEMS_IDEMPOTENCY_TTL='a day'"):

@@ -73,12 +73,8 @@ class BadgesService:
         p = request.path_params
         provider = p["provider"].lower()
         if provider == "github":
-            raise HTTPError(
-                400,
-                "GitHub packages need an organisation: /badges/packages/github/{org}/{package}",
-                code="ORG_REQUIRED",
-                field="org",
-            )
+            raise HTTPError(400, "GitHub packages need an organisation: /badges/packages/github/{org}/{package}",
+                            code="ORG_REQUIRED", field="org")
         if provider != "nuget":
             raise _invalid_provider(provider)
         return self._package(request, "nuget", None, p["package"])
@@ -87,12 +83,8 @@ class BadgesService:
         p = request.path_params
         provider = p["provider"].lower()
         if provider == "nuget":
-            raise HTTPError(
-                400,
-                "NuGet packages take no organisation: /badges/packages/nuget/{package}",
-                code="ORG_NOT_APPLICABLE",
-                field="org",
-            )
+            raise HTTPError(400, "NuGet packages take no organisation: /badges/packages/nuget/{package}",
+                            code="ORG_NOT_APPLICABLE", field="org")
         if provider != "github":
             raise _invalid_provider(provider)
         return self._package(request, "github", p["org"], p["package"])
@@ -108,9 +100,7 @@ class BadgesService:
             try:
                 rng = versions.parse_range(request.query["version"])
             except ValueError as e:
-                raise HTTPError(
-                    400, f"Invalid version range: {e}", code="PACKAGE_RANGE_INVALID", field="version"
-                ) from None
+                raise HTTPError(400, f"Invalid version range: {e}", code="PACKAGE_RANGE_INVALID", field="version") from None
         prerelease = request.query.get("prerelease", "").strip().lower() == "true"
         try:
             if provider == "nuget":
@@ -119,12 +109,8 @@ class BadgesService:
                 assert org is not None
                 token = self.store.org_secret(org, "package")
                 if token is None:
-                    raise HTTPError(
-                        401,
-                        f"No package token registered for organisation '{org}'",
-                        code="ORG_TOKEN_MISSING",
-                        field="org",
-                    )
+                    raise HTTPError(401, f"No package token registered for organisation '{org}'",
+                                    code="ORG_TOKEN_MISSING", field="org")
                 found = self.source.github_versions(org, package, token.value)
         except upstream.PackageNotFound:
             raise HTTPError(404, f"Package '{package}' not found", code="PACKAGE_NOT_FOUND", field="package") from None
@@ -153,12 +139,7 @@ class BadgesService:
     def _repo(self, request: Request, strip_svg: bool = False) -> tuple[Repo, bool]:
         p = request.path_params
         branch, as_svg = _svg_suffix(p["branch"], request) if strip_svg else (p["branch"], False)
-        for name, value in (
-            ("platform", p["platform"]),
-            ("owner", p["owner"]),
-            ("repo", p["repo"]),
-            ("branch", branch),
-        ):
+        for name, value in (("platform", p["platform"]), ("owner", p["owner"]), ("repo", p["repo"]), ("branch", branch)):
             if not value.strip() or len(value) > 256:
                 raise HTTPError(400, f"Invalid {name}", code="INVALID_ROUTE_PARAMETER", field=name)
         return Repo.of(p["platform"], p["owner"], p["repo"], branch), as_svg
@@ -211,15 +192,9 @@ class BadgesService:
         ingest.check_window(ts_header, now, c.timestamp_max_age_s, c.timestamp_max_skew_s)
         secret = self.store.org_secret(where.owner, "testdata")
         if secret is None:
-            raise HTTPError(
-                401,
-                f"No signing secret registered for organisation '{where.owner}'",
-                code="ORG_SECRET_MISSING",
-                field="owner",
-            )
-        ingest.verify_signature(
-            secret.value, secret.v2_only, request.headers, request.method, request.path, request.body
-        )
+            raise HTTPError(401, f"No signing secret registered for organisation '{where.owner}'",
+                            code="ORG_SECRET_MISSING", field="owner")
+        ingest.verify_signature(secret.value, secret.v2_only, request.headers, request.method, request.path, request.body)
         result, _when = ingest.parse_payload(request.body)
         key = ingest.ts_key(_when)
         result["ReceivedAt"] = int(now)
@@ -228,12 +203,8 @@ class BadgesService:
         except NonceUsed:
             raise HTTPError(400, "Nonce already used", code="NONCE_ALREADY_USED", field="X-Nonce") from None
         except DuplicateResult:
-            raise HTTPError(
-                409,
-                "A result with this timestamp already exists for this branch",
-                code="DUPLICATE_TEST_RESULT",
-                field="timestamp",
-            ) from None
+            raise HTTPError(409, "A result with this timestamp already exists for this branch",
+                            code="DUPLICATE_TEST_RESULT", field="timestamp") from None
         self.metrics.add("TestResultsIngested")
         from lambdasmith.kit.clock import utc_iso_ms
 
@@ -246,9 +217,7 @@ class BadgesService:
 
     # ------------------------------------------------------------------ rendering
 
-    def _badge(
-        self, request: Request, badge: "shields.Badge", as_svg: bool, cache: str, modified: float | None
-    ) -> Response:
+    def _badge(self, request: Request, badge: "shields.Badge", as_svg: bool, cache: str, modified: float | None) -> Response:
         if as_svg:
             response = svg_response(shields.render_svg(badge, request.query))
         else:
@@ -258,9 +227,7 @@ class BadgesService:
 
 
 def _invalid_provider(provider: str) -> HTTPError:
-    return HTTPError(
-        400, f"Unknown package provider '{provider}' (nuget or github)", code="INVALID_PROVIDER", field="provider"
-    )
+    return HTTPError(400, f"Unknown package provider '{provider}' (nuget or github)", code="INVALID_PROVIDER", field="provider")
 
 
 def _svg_suffix(segment: str, request: Request) -> tuple[str, bool]:

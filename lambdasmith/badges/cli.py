@@ -24,14 +24,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     reg.add_argument("--secret", help="the secret (default: $BADGES_ORG_SECRET; never echoed)")
     reg.add_argument("--name", help="secret name in the secret store (default badges/{org}/{type})")
     reg.add_argument("--v2-only", action="store_true", help="accept only signature version 2 from this org")
-    reg.add_argument("--from-file", help='BadgeSmith seeder JSON: {"secrets":[{org_name,name,secret,type}]}')
+    reg.add_argument("--from-file", help="BadgeSmith seeder JSON: {\"secrets\":[{org_name,name,secret,type}]}")
     reg.set_defaults(func=register_org)
 
-    tables = bsub.add_parser(
-        "create-tables",
-        parents=[common],
-        help="create the service's tables on the configured backend (DynamoDB); idempotent",
-    )
+    tables = bsub.add_parser("create-tables", parents=[common],
+                             help="create the service's tables on the configured backend (DynamoDB); idempotent")
     tables.set_defaults(func=create_tables)
 
     from lambdasmith.badges import push

@@ -72,21 +72,16 @@ def required_headers(headers: dict[str, str]) -> tuple[str, str, str]:
     return values[0], values[1], nonce
 
 
-def verify_signature(secret: str, v2_only: bool, headers: dict[str, str], method: str, path: str, body: bytes) -> None:
+def verify_signature(
+    secret: str, v2_only: bool, headers: dict[str, str], method: str, path: str, body: bytes
+) -> None:
     sig = headers.get("x-signature", "")
     version = headers.get("x-signature-version", "1").strip() or "1"
     if version == "2":
-        expected = signature.sign_v2(
-            secret, method, path, headers["x-timestamp"].strip(), headers["x-nonce"].strip(), body
-        )
+        expected = signature.sign_v2(secret, method, path, headers["x-timestamp"].strip(), headers["x-nonce"].strip(), body)
     elif version == "1":
         if v2_only:
-            raise bad(
-                "This organisation accepts only signature version 2",
-                "SIGNATURE_VERSION_REQUIRED",
-                "X-Signature-Version",
-                401,
-            )
+            raise bad("This organisation accepts only signature version 2", "SIGNATURE_VERSION_REQUIRED", "X-Signature-Version", 401)
         expected = signature.sign_v1(secret, body)
     else:
         raise bad("X-Signature-Version must be 1 or 2", "INVALID_SIGNATURE_VERSION", "X-Signature-Version")

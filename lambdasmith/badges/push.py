@@ -42,49 +42,34 @@ class UsageError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "reports", nargs="*", metavar="REPORT", help="JUnit XML or TRX files or glob patterns; the format is detected"
-    )
+    parser.add_argument("reports", nargs="*", metavar="REPORT",
+                        help="JUnit XML or TRX files or glob patterns; the format is detected")
     parser.add_argument("--url", help="base URL of the badges service [env BADGES_URL]")
-    parser.add_argument(
-        "--secret",
-        help="the org's test-data secret [env BADGES_SECRET; prefer the variable, "
-        "a command-line value is visible to other processes]",
-    )
+    parser.add_argument("--secret",
+                        help="the org's test-data secret [env BADGES_SECRET; prefer the variable, "
+                             "a command-line value is visible to other processes]")
     parser.add_argument("--owner", help="repository owner [from GITHUB_REPOSITORY]")
     parser.add_argument("--repo", help="repository name [from GITHUB_REPOSITORY]")
     parser.add_argument("--branch", help="branch [GITHUB_HEAD_REF, else GITHUB_REF_NAME]")
     parser.add_argument("--platform", help="platform, e.g. linux [lower-cased RUNNER_OS]")
     parser.add_argument("--commit", help="commit SHA [GITHUB_SHA]")
     parser.add_argument("--run-id", help="CI run id [GITHUB_RUN_ID]")
-    parser.add_argument(
-        "--workflow-run-url", help="link to the CI run [GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID]"
-    )
+    parser.add_argument("--workflow-run-url",
+                        help="link to the CI run [GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID]")
     parser.add_argument("--url-html", help="where the badge links to [the workflow run URL]")
-    parser.add_argument(
-        "--junit", action="append", default=[], metavar="FILE", help="JUnit XML report or glob pattern (repeatable)"
-    )
-    parser.add_argument(
-        "--trx",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="Visual Studio TRX report or glob pattern (repeatable)",
-    )
+    parser.add_argument("--junit", action="append", default=[], metavar="FILE",
+                        help="JUnit XML report or glob pattern (repeatable)")
+    parser.add_argument("--trx", action="append", default=[], metavar="FILE",
+                        help="Visual Studio TRX report or glob pattern (repeatable)")
     parser.add_argument("--passed", type=_count, metavar="N", help="explicit count instead of reports")
     parser.add_argument("--failed", type=_count, metavar="N", help="explicit count instead of reports")
     parser.add_argument("--skipped", type=_count, metavar="N", help="explicit count instead of reports")
-    parser.add_argument(
-        "--signature-version",
-        type=int,
-        choices=(1, 2),
-        default=1,
-        help="1 = BadgeSmith (body only, the default); 2 = also binds method, path, timestamp and nonce",
-    )
+    parser.add_argument("--signature-version", type=int, choices=(1, 2), default=1,
+                        help="1 = BadgeSmith (body only, the default); 2 = also binds method, path, "
+                             "timestamp and nonce")
     parser.add_argument("--timeout", type=_seconds, default=30.0, help="seconds per attempt (default 30)")
-    parser.add_argument(
-        "--dry-run", action="store_true", help="print the request (signature redacted) and send nothing"
-    )
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the request (signature redacted) and send nothing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +128,8 @@ def _plan(args: argparse.Namespace) -> Plan:
     gh_owner, _, gh_name = gh_repo.partition("/")
     owner = _require(args.owner or gh_owner, "--owner (or GITHUB_REPOSITORY)")
     repo = _require(args.repo or gh_name, "--repo (or GITHUB_REPOSITORY)")
-    branch = _require(
-        args.branch or _env("GITHUB_HEAD_REF") or _env("GITHUB_REF_NAME"),
-        "--branch (or GITHUB_HEAD_REF / GITHUB_REF_NAME)",
-    )
+    branch = _require(args.branch or _env("GITHUB_HEAD_REF") or _env("GITHUB_REF_NAME"),
+                      "--branch (or GITHUB_HEAD_REF / GITHUB_REF_NAME)")
     platform = _require(args.platform or (_env("RUNNER_OS") or "").lower(), "--platform (or RUNNER_OS)")
     commit = _require(args.commit or _env("GITHUB_SHA"), "--commit (or GITHUB_SHA)")
     run_id = _require(args.run_id or _env("GITHUB_RUN_ID"), "--run-id (or GITHUB_RUN_ID)")
@@ -286,12 +269,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirect would turn the POST into a body-less GET; surface it as an error instead."""
 
     def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: http.client.HTTPMessage,
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: http.client.HTTPMessage,
         newurl: str,
     ) -> urllib.request.Request | None:
         return None
@@ -329,7 +307,8 @@ def _send(plan: Plan) -> int:
             return _fail(problem, 1)
         if attempt + 1 < attempts:
             delay = min(retry_after if retry_after is not None else RETRY_DELAYS[attempt], MAX_RETRY_AFTER)
-            print(f"badges push: attempt {attempt + 1} failed ({problem}); retrying in {delay:g}s", file=sys.stderr)
+            print(f"badges push: attempt {attempt + 1} failed ({problem}); retrying in {delay:g}s",
+                  file=sys.stderr)
             time.sleep(delay)
     return _fail(f"{problem} (gave up after {attempts} attempts)", 1)
 
@@ -337,10 +316,8 @@ def _send(plan: Plan) -> int:
 def _succeeded(plan: Plan, data: bytes) -> int:
     repository = _json(data).get("repository") or "?"
     c = plan.counts
-    print(
-        f"201 recorded {c.passed} passed, {c.failed} failed, {c.skipped} skipped "
-        f"for {repository}; badge: {plan.badge_url}"
-    )
+    print(f"201 recorded {c.passed} passed, {c.failed} failed, {c.skipped} skipped "
+          f"for {repository}; badge: {plan.badge_url}")
     return 0
 
 

@@ -172,3 +172,5 @@ class BadgeStore:
             self.orgs.put(wanted)
             changed = True
         return changed
+
+

@@ -165,12 +165,8 @@ class PackageSource:
             found = doc.get("versions") if isinstance(doc, dict) else None
             if not isinstance(found, list):
                 raise UpstreamUnavailable(f"NuGet index of {pid} has no version list")
-            return _Entry(
-                tuple(v for v in found if isinstance(v, str)),
-                resp.headers.get("etag"),
-                resp.headers.get("last-modified"),
-                now,
-            )
+            return _Entry(tuple(v for v in found if isinstance(v, str)), resp.headers.get("etag"),
+                          resp.headers.get("last-modified"), now)
 
         return self._lookup(("nuget", url, ""), refresh)
 

@@ -244,7 +244,9 @@ def parse_range(s: str) -> VersionRange:
     return VersionRange(lo, lo_incl, hi, hi_incl, text=text)
 
 
-def best_match(versions: Iterable[str], range: VersionRange | None = None, prerelease: bool = False) -> str | None:
+def best_match(
+    versions: Iterable[str], range: VersionRange | None = None, prerelease: bool = False
+) -> str | None:
     """The highest version (as published) that parses, is in `range` and is stable unless
     `prerelease` is true or the range is a floating-prerelease one (see `implies_prerelease`).
 

@@ -27,9 +27,7 @@ def open_store(config: BadgesConfig) -> BadgeStore:
         table(RESULTS, config.results_table),
         table(NONCES, config.nonces_table),
         table(ORGS, config.orgs_table),
-        CachedSecrets(
-            open_secrets(backend=config.secret_backend, data_dir=config.data_dir), ttl=config.secret_cache_ttl_s
-        ),
+        CachedSecrets(open_secrets(backend=config.secret_backend, data_dir=config.data_dir), ttl=config.secret_cache_ttl_s),
         nonce_ttl_s=config.nonce_ttl_s,
         result_ttl_s=config.result_ttl_s,
     )

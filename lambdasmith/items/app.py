@@ -96,10 +96,7 @@ class ItemsProcessor:
             raise ClientError(400, "event must be a JSON object")
         action = event.get("action")
         if action not in ACTIONS:
-            raise ClientError(
-                400,
-                "action is required" if action is None else f"unknown action {action!r}: use create, update or delete",
-            )
+            raise ClientError(400, "action is required" if action is None else f"unknown action {action!r}: use create, update or delete")
         data = event.get("data")
         if not isinstance(data, dict):
             raise ClientError(400, "data must be an object")
@@ -198,7 +195,5 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         from lambdasmith.items.wiring import open_store
 
         config = ItemsConfig.from_env()
-        _processor = ItemsProcessor(
-            config, open_store(config), Logger("items"), Metrics("LambdaProductionReadiness", "items")
-        )
+        _processor = ItemsProcessor(config, open_store(config), Logger("items"), Metrics("LambdaProductionReadiness", "items"))
     return _processor.handle(event, context)

@@ -18,13 +18,8 @@ SERVICE = Service(
             handler="lambdasmith.items.app:handler",
             payload=DIRECT,  # the Invoke API (BASE+3) locally; async failures end in the DLQ
             resource="ItemsFunction",
-            env=(
-                "LAMBDASMITH_TABLE_BACKEND",
-                "ITEMS_TABLE",
-                "LAMBDASMITH_DATA_DIR",
-                "POWERTOOLS_SERVICE_NAME",
-                "POWERTOOLS_METRICS_NAMESPACE",
-            ),  # fmt: skip
+            env=("LAMBDASMITH_TABLE_BACKEND", "ITEMS_TABLE", "LAMBDASMITH_DATA_DIR", "POWERTOOLS_SERVICE_NAME",
+                 "POWERTOOLS_METRICS_NAMESPACE"),  # fmt: skip
         ),
     ),
     tables=(Resource("items", "ITEMS_TABLE", "ItemsTable", "lambdasmith.items.store:ITEMS"),),

@@ -1,7 +1,7 @@
 """The items table: each write lands together with its idempotency record, in one transaction.
 
-Item         PK=ITEM#{id}           SK=METADATA
-Idempotency  PK=IDEMPOTENCY#{key}   SK=RESULT     (the first result; ttl 24 h)
+    Item         PK=ITEM#{id}           SK=METADATA
+    Idempotency  PK=IDEMPOTENCY#{key}   SK=RESULT     (the first result; ttl 24 h)
 """
 
 from __future__ import annotations

@@ -87,9 +87,7 @@ def open_queue(
     if backend == "sqlite":
         from lambdasmith.kit.queue.sqlite import SqliteQueue
 
-        return SqliteQueue(
-            _database(data_dir or default_data_dir()), name, dlq=dlq, max_receive_count=max_receive_count
-        )
+        return SqliteQueue(_database(data_dir or default_data_dir()), name, dlq=dlq, max_receive_count=max_receive_count)
     if backend == "sqs":
         from lambdasmith.kit.queue.sqs import SqsQueue
 

@@ -39,7 +39,6 @@ def synchronous() -> str:
         raise ValueError(f"{SYNCHRONOUS_ENV}={mode!r}: expected one of {', '.join(_SYNCHRONOUS_MODES)}")
     return mode
 
-
 _registry: dict[str, "Database"] = {}
 _registry_lock = threading.Lock()
 _every: "weakref.WeakSet[Database]" = weakref.WeakSet()

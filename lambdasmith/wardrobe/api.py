@@ -126,9 +126,7 @@ class WardrobeService:
         except st.ItemExists:
             raise HTTPError(409, "item already exists", code="conflict") from None
         except st.IdempotencyMismatch:
-            raise HTTPError(
-                422, "Idempotency key was used with a different payload", code="idempotency_key_reused"
-            ) from None
+            raise HTTPError(422, "Idempotency key was used with a different payload", code="idempotency_key_reused") from None
         self.metrics.add("ItemCreated" if created else "ItemCreatedIdempotent")
         return json_response(item, 201 if created else 200, NO_STORE)
 
@@ -241,14 +239,7 @@ def validate_item(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
     season = data.get("season")
     if season is None:
         out["season"] = None
-    elif not isinstance(season, str) or season.strip().lower() not in (
-        "spring",
-        "summer",
-        "autumn",
-        "fall",
-        "winter",
-        "all-season",
-    ):
+    elif not isinstance(season, str) or season.strip().lower() not in ("spring", "summer", "autumn", "fall", "winter", "all-season"):
         err("season", "one of spring, summer, autumn, fall, winter, all-season")
     else:
         out["season"] = season.strip().lower()
@@ -270,12 +261,7 @@ def validate_item(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
     url = data.get("imageUrl")
     if url is None:
         out["imageUrl"] = None
-    elif (
-        not isinstance(url, str)
-        or len(url) > 2048
-        or not url.startswith(("https://", "http://"))
-        or any(c.isspace() for c in url)
-    ):
+    elif not isinstance(url, str) or len(url) > 2048 or not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
         err("imageUrl", "an absolute http(s) URL")
     else:
         out["imageUrl"] = url

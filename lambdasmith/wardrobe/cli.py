@@ -68,9 +68,7 @@ def dead_letters(args: argparse.Namespace) -> int:
             source.send(m.body, m.attributes)
             dlq.delete_batch([m.receipt])
         else:
-            print(
-                json.dumps({"id": m.id, "receive_count": m.receive_count, "attributes": m.attributes, "body": m.body})
-            )
+            print(json.dumps({"id": m.id, "receive_count": m.receive_count, "attributes": m.attributes, "body": m.body}))
             dlq.change_visibility(m.receipt, 0)
     if source is not None:
         print(f"re-drove {len(held)} message(s) to {config.share_queue}")

@@ -24,17 +24,9 @@ SERVICE = Service(
             payload=REST_API,
             port_offset=1,
             resource="ApiFunction",
-            env=(
-                "LAMBDASMITH_TABLE_BACKEND",
-                "LAMBDASMITH_SECRET_BACKEND",
-                "LAMBDASMITH_QUEUE_BACKEND",
-                "LAMBDASMITH_DATA_DIR",
-                "WARDROBE_TABLE",
-                "WARDROBE_SHARE_QUEUE",
-                "WARDROBE_JWT_SECRET_NAME",
-                "WARDROBE_JWT_ISSUER",
-                "WARDROBE_JWT_AUDIENCE",
-            ),  # fmt: skip
+            env=("LAMBDASMITH_TABLE_BACKEND", "LAMBDASMITH_SECRET_BACKEND", "LAMBDASMITH_QUEUE_BACKEND",
+                 "LAMBDASMITH_DATA_DIR", "WARDROBE_TABLE", "WARDROBE_SHARE_QUEUE", "WARDROBE_JWT_SECRET_NAME",
+                 "WARDROBE_JWT_ISSUER", "WARDROBE_JWT_AUDIENCE"),  # fmt: skip
             routes=_ROUTES + _PREFLIGHTS,
         ),
         Function(

@@ -80,23 +80,14 @@ class WardrobeStore:
 
     # ------------------------------------------------------------------ items
 
-    def create(
-        self, user_id: str, fields: dict[str, Any], idem_key: str | None, payload_hash: str
-    ) -> tuple[dict[str, Any], bool]:
+    def create(self, user_id: str, fields: dict[str, Any], idem_key: str | None, payload_hash: str) -> tuple[dict[str, Any], bool]:
         """Create an item, its per-user row, its idempotency record and an activity in one
         transaction. Returns (item, created); a repeat with the same key and payload returns the
         stored item with created False. Raises ItemOwnedByOther, ItemExists, IdempotencyMismatch."""
         t = self.table
         for attempt in range(CONFLICT_ATTEMPTS):
             now = utc_iso_ms()
-            item = {
-                **fields,
-                "userId": user_id,
-                "sharedCount": 0,
-                "isPublic": False,
-                "createdAt": now,
-                "updatedAt": now,
-            }
+            item = {**fields, "userId": user_id, "sharedCount": 0, "isPublic": False, "createdAt": now, "updatedAt": now}
             writes = [
                 Write(t, Put({**item_key(item["itemId"]), "entity": "Item", **item}, Absent())),
                 Write(t, Put({**user_item_key(user_id, item["itemId"]), "entity": "UserItem", **item,
@@ -168,9 +159,7 @@ class WardrobeStore:
                 raise ValueError("share event names a user who does not own the item")
             now = utc_iso_ms()
             change = Update(set={"isPublic": True, "updatedAt": now}, add={"sharedCount": 1})
-            row_change = Update(
-                set={"isPublic": True, "updatedAt": now, **self._sort_keys(now)}, add={"sharedCount": 1}
-            )
+            row_change = Update(set={"isPublic": True, "updatedAt": now, **self._sort_keys(now)}, add={"sharedCount": 1})
             writes = [
                 Write(t, Put({"PK": f"ITEM#{item_id}", "SK": f"EVENT#{request_id}", "entity": "AppliedEvent",
                               "appliedAt": now, "ttl": int(time.time()) + self.applied_event_ttl_s}, Absent())),

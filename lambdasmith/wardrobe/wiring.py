@@ -26,9 +26,7 @@ def open_store(config: WardrobeConfig) -> WardrobeStore:
     from lambdasmith.wardrobe.store import WARDROBE, WardrobeStore
 
     table = open_table(WARDROBE, config.table, backend=config.table_backend, data_dir=config.data_dir)
-    return WardrobeStore(
-        table, idempotency_ttl_s=config.idempotency_ttl_s, applied_event_ttl_s=config.applied_event_ttl_s
-    )
+    return WardrobeStore(table, idempotency_ttl_s=config.idempotency_ttl_s, applied_event_ttl_s=config.applied_event_ttl_s)
 
 
 def open_share_queue(config: WardrobeConfig) -> Queue:

@@ -73,7 +73,10 @@ def test_the_check_catches_an_expression_in_a_script(bad: str) -> None:
 
 
 def test_expressions_in_env_are_not_mistaken_for_scripts() -> None:
-    good = 'steps:\n  - shell: bash\n    env:\n      X: ${{ inputs.url }}\n    run: |\n      echo "$X"\n  - name: n\n'
+    good = (
+        "steps:\n  - shell: bash\n    env:\n      X: ${{ inputs.url }}\n"
+        "    run: |\n      echo \"$X\"\n  - name: n\n"
+    )
     assert len(run_blocks(good)) == 1 and expressions_in_run(good) == []
 
 

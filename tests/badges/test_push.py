@@ -199,7 +199,9 @@ class FakeService:
                 else:
                     expected = sign_v1(SECRET, body)
                 verified = matches(headers.get("X-Signature", ""), expected)
-                service.requests.append({"path": self.path, "headers": headers, "body": body, "verified": verified})
+                service.requests.append(
+                    {"path": self.path, "headers": headers, "body": body, "verified": verified}
+                )
                 if not verified:
                     status, reply, extra = 401, {"message": "Invalid signature"}, {}
                 elif service.script:
@@ -255,20 +257,8 @@ def junit(tmp_path: Path) -> Path:
 
 
 EXPLICIT = [
-    "--owner",
-    "acme",
-    "--repo",
-    "widgets",
-    "--branch",
-    "main",
-    "--platform",
-    "linux",
-    "--commit",
-    "abc123",
-    "--run-id",
-    "42",
-    "--workflow-run-url",
-    "https://ci.example/runs/42",
+    "--owner", "acme", "--repo", "widgets", "--branch", "main", "--platform", "linux",
+    "--commit", "abc123", "--run-id", "42", "--workflow-run-url", "https://ci.example/runs/42",
 ]
 
 
@@ -296,16 +286,9 @@ def test_v1_push_signs_the_body_and_sends_the_payload(service, junit, capsys, mo
     assert uuid.UUID(req["headers"]["X-Nonce"]).version == 4
     payload = service.payload()
     assert payload == {
-        "platform": "linux",
-        "passed": 2,
-        "failed": 3,
-        "skipped": 1,
-        "total": 6,
-        "url_html": "https://ci.example/runs/42",
-        "timestamp": payload["timestamp"],
-        "commit": "abc123",
-        "run_id": "42",
-        "workflow_run_url": "https://ci.example/runs/42",
+        "platform": "linux", "passed": 2, "failed": 3, "skipped": 1, "total": 6,
+        "url_html": "https://ci.example/runs/42", "timestamp": payload["timestamp"],
+        "commit": "abc123", "run_id": "42", "workflow_run_url": "https://ci.example/runs/42",
     }
     assert TIMESTAMP.match(payload["timestamp"])
     assert out.count("\n") == 1
@@ -316,17 +299,8 @@ def test_v1_push_signs_the_body_and_sends_the_payload(service, junit, capsys, mo
 def test_v2_signs_the_encoded_path_of_a_branch_with_a_slash(service, junit, capsys, monkeypatch) -> None:
     monkeypatch.setenv("BADGES_SECRET", SECRET)
     argv = [a if a != "main" else "feature/x y" for a in EXPLICIT]
-    code, out, _ = call(
-        capsys,
-        "--url",
-        service.url + "/prod/",
-        "--signature-version",
-        "2",
-        str(junit),
-        *argv,
-        "--url-html",
-        "https://example.org/report",
-    )
+    code, out, _ = call(capsys, "--url", service.url + "/prod/", "--signature-version", "2",
+                        str(junit), *argv, "--url-html", "https://example.org/report")
     assert code == 0
     [req] = service.requests
     assert req["path"] == "/prod/tests/results/linux/acme/widgets/feature%2Fx%20y"
@@ -397,36 +371,22 @@ def test_defaults_come_from_the_github_actions_environment(service, tmp_path, ca
     (tmp_path / "reports" / "integration.xml").write_bytes(JUNIT_NESTED)
     (tmp_path / "reports" / "dotnet.trx").write_bytes(TRX_COUNTERS)
     env = {
-        "BADGES_URL": service.url,
-        "BADGES_SECRET": SECRET,
-        "GITHUB_REPOSITORY": "Acme/Widgets",
-        "GITHUB_REF_NAME": "42/merge",
-        "GITHUB_HEAD_REF": "feature/login",
-        "RUNNER_OS": "macOS",
-        "GITHUB_SHA": "deadbeef",
-        "GITHUB_RUN_ID": "987654",
-        "GITHUB_SERVER_URL": "https://github.example",
+        "BADGES_URL": service.url, "BADGES_SECRET": SECRET, "GITHUB_REPOSITORY": "Acme/Widgets",
+        "GITHUB_REF_NAME": "42/merge", "GITHUB_HEAD_REF": "feature/login", "RUNNER_OS": "macOS",
+        "GITHUB_SHA": "deadbeef", "GITHUB_RUN_ID": "987654", "GITHUB_SERVER_URL": "https://github.example",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    code, out, err = call(
-        capsys, "--junit", str(tmp_path / "reports" / "**" / "*.xml"), "--trx", str(tmp_path / "reports" / "*.trx")
-    )
+    code, out, err = call(capsys, "--junit", str(tmp_path / "reports" / "**" / "*.xml"),
+                          "--trx", str(tmp_path / "reports" / "*.trx"))
     assert (code, err) == (0, "")
     [req] = service.requests
     assert req["path"] == "/tests/results/macos/Acme/Widgets/feature%2Flogin"
     run_url = "https://github.example/Acme/Widgets/actions/runs/987654"
     assert service.payload() == {
-        "platform": "macos",
-        "passed": 16,
-        "failed": 8,
-        "skipped": 5,
-        "total": 29,
-        "url_html": run_url,
-        "timestamp": service.payload()["timestamp"],
-        "commit": "deadbeef",
-        "run_id": "987654",
-        "workflow_run_url": run_url,
+        "platform": "macos", "passed": 16, "failed": 8, "skipped": 5, "total": 29,
+        "url_html": run_url, "timestamp": service.payload()["timestamp"],
+        "commit": "deadbeef", "run_id": "987654", "workflow_run_url": run_url,
     }
     # on a push (not a pull request) GITHUB_HEAD_REF is empty and the ref name is the branch
     monkeypatch.setenv("GITHUB_HEAD_REF", "")
@@ -492,9 +452,8 @@ def test_report_problems_exit_2(service, tmp_path, capsys, reports, message) -> 
 
 
 def test_a_file_matched_twice_counts_once(service, junit, capsys) -> None:
-    code, _, _ = call(
-        capsys, "--url", service.url, "--secret", SECRET, *EXPLICIT, str(junit), "--junit", str(junit.parent / "*.xml")
-    )
+    code, _, _ = call(capsys, "--url", service.url, "--secret", SECRET, *EXPLICIT,
+                      str(junit), "--junit", str(junit.parent / "*.xml"))
     assert code == 0
     assert service.payload()["total"] == 6
 
@@ -521,20 +480,9 @@ def test_module_runs_standalone(tmp_path: Path, junit: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "BADGES_", "RUNNER_"))}
     env["BADGES_SECRET"] = SECRET
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lambdasmith.badges.push",
-            "--url",
-            "http://127.0.0.1:9",
-            "--dry-run",
-            str(junit),
-            *EXPLICIT,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
+        [sys.executable, "-m", "lambdasmith.badges.push", "--url", "http://127.0.0.1:9", "--dry-run",
+         str(junit), *EXPLICIT],
+        capture_output=True, text=True, env=env, timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "POST http://127.0.0.1:9/tests/results/linux/acme/widgets/main" in result.stdout

@@ -109,19 +109,15 @@ def _random_cases(count: int, seed: int = 2024) -> list[dict]:
 
     def color() -> str:
         hexdigits = "0123456789abcdefABCDEF"
-        return rnd.choice(
-            [
-                lambda: rnd.choice(COLORS),
-                lambda: "".join(rnd.choice(hexdigits) for _ in range(rnd.choice([3, 4, 6, 8]))),
-                lambda: "#" + "".join(rnd.choice(hexdigits) for _ in range(rnd.choice([3, 4, 6, 8]))),
-                lambda: f"rgb({rnd.randrange(300)},{rnd.randrange(300)},{rnd.randrange(300)})",
-                lambda: f"rgb({rnd.randrange(120)}% {rnd.randrange(120)}% {rnd.randrange(120)}%)",
-                lambda: (
-                    f"hsl({rnd.randrange(800)}{rnd.choice(['', 'deg', 'rad', 'grad', 'turn'])}, "
-                    f"{rnd.randrange(150)}%, {rnd.randrange(150)}%)"
-                ),
-            ]
-        )()
+        return rnd.choice([
+            lambda: rnd.choice(COLORS),
+            lambda: "".join(rnd.choice(hexdigits) for _ in range(rnd.choice([3, 4, 6, 8]))),
+            lambda: "#" + "".join(rnd.choice(hexdigits) for _ in range(rnd.choice([3, 4, 6, 8]))),
+            lambda: f"rgb({rnd.randrange(300)},{rnd.randrange(300)},{rnd.randrange(300)})",
+            lambda: f"rgb({rnd.randrange(120)}% {rnd.randrange(120)}% {rnd.randrange(120)}%)",
+            lambda: f"hsl({rnd.randrange(800)}{rnd.choice(['', 'deg', 'rad', 'grad', 'turn'])}, "
+            f"{rnd.randrange(150)}%, {rnd.randrange(150)}%)",
+        ])()
 
     styles = sorted(STYLES)
     return [_spec(text(), text(), rnd.choice(styles), color(), rnd.choice([None, color()])) for _ in range(count)]
@@ -388,15 +384,8 @@ def test_committed_width_table_matches_the_npm_data():
 def test_width_encoding_round_trips_through_the_decoder():
     # Every token shape the generator writes: gaps (short and 4-digit long), single code points,
     # short runs (2..63), long runs (64+), and widths from 0 to the 2-digit maximum of 40.95 px.
-    ranges = [
-        [0, 0, 0.0],
-        [1, 2, 0.01],
-        [5, 67, 12.34],
-        [68, 131, 40.95],
-        [132, 132, 7.0],
-        [200, 200 + 64**3 - 2, 3.5],
-        [64**3 + 64**4 - 1, 64**3 + 64**4 - 1, 6.25],
-    ]
+    ranges = [[0, 0, 0.0], [1, 2, 0.01], [5, 67, 12.34], [68, 131, 40.95], [132, 132, 7.0],
+              [200, 200 + 64**3 - 2, 3.5], [64**3 + 64**4 - 1, 64**3 + 64**4 - 1, 6.25]]
     encoded = _generator().encode(ranges)
     decoded = [[first, first + count - 1, width] for first, count, width in verdana.decode(encoded)]
     assert decoded == ranges

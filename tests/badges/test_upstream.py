@@ -48,7 +48,8 @@ def nuget():
 
 @pytest.fixture
 def github():
-    packages = {ORG: {"LocalStack.Client": MANY, "Shared.Name": ["1.0.0"]}, OTHER_ORG: {"Shared.Name": ["9.9.9"]}}
+    packages = {ORG: {"LocalStack.Client": MANY, "Shared.Name": ["1.0.0"]},
+                OTHER_ORG: {"Shared.Name": ["9.9.9"]}}
     with FakeGitHub(packages, {ORG: TOKEN, OTHER_ORG: OTHER_TOKEN}) as fake:
         yield fake
 
@@ -404,10 +405,8 @@ def test_github_token_is_never_sent_to_another_origin(make):
 
 
 def test_fakes_run_as_subprocesses_with_a_control_endpoint(make, clock):
-    data = {
-        "nuget": {"packages": {"Newtonsoft.Json": NEWTONSOFT}},
-        "github": {"tokens": {ORG: TOKEN}, "packages": {ORG: {"LocalStack.Client": MANY}}},
-    }
+    data = {"nuget": {"packages": {"Newtonsoft.Json": NEWTONSOFT}},
+            "github": {"tokens": {ORG: TOKEN}, "packages": {ORG: {"LocalStack.Client": MANY}}}}
     with FakeProcess("nuget", data) as nuget_proc, FakeProcess("github", data) as github_proc:
         source = make(nuget_base=nuget_proc.url, github_api=github_proc.url)
         assert source.nuget_versions("Newtonsoft.Json").versions == tuple(NEWTONSOFT)
@@ -421,7 +420,8 @@ def test_fakes_run_as_subprocesses_with_a_control_endpoint(make, clock):
         state = nuget_proc.control()
         assert state["requests"] == 5 and [e["status"] for e in state["log"]][-1] == 500
 
-        nuget_proc.control({"fail": None, "reset": True, "packages": {"Newtonsoft.Json": [*NEWTONSOFT, "14.0.0"]}})
+        nuget_proc.control({"fail": None, "reset": True,
+                            "packages": {"Newtonsoft.Json": [*NEWTONSOFT, "14.0.0"]}})
         clock.advance(source.failure_hold + 1)
         assert source.nuget_versions("Newtonsoft.Json").versions[-1] == "14.0.0"
         assert nuget_proc.control()["requests"] == 1

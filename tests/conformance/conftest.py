@@ -97,7 +97,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
 
 @pytest.fixture
-def other_backend(backend: Backend, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+def other_backend(
+    backend: Backend, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Backend]:
     """A second, unrelated instance of the same kind of backend."""
     made = BACKENDS[request.node.callspec.params["backend"]](tmp_path / "b", request)
     yield made

@@ -8,7 +8,10 @@ from lambdasmith.kit.table.port import Table, ValidationError
 
 
 def _items(n: int) -> list[dict]:
-    return [{"PK": f"p#{i % 3}", "SK": f"s#{i:04d}", "n": i, "GSI1PK": "all", "GSI1SK": f"{i:04d}"} for i in range(n)]
+    return [
+        {"PK": f"p#{i % 3}", "SK": f"s#{i:04d}", "n": i, "GSI1PK": "all", "GSI1SK": f"{i:04d}"}
+        for i in range(n)
+    ]
 
 
 def test_batch_put_and_batch_get_beyond_request_limits(table: Table) -> None:

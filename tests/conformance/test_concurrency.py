@@ -174,7 +174,9 @@ def _count_in_child(backend: Any, spec: TableSpec, me: int, barrier: Any, out: A
 def _in_processes(backend: Any, spec: TableSpec, target: Callable[..., None]) -> dict[int, Any]:
     ctx = _fork()
     barrier, out = ctx.Barrier(PROCESSES), ctx.Queue()
-    procs = [ctx.Process(target=target, args=(backend, spec, i, barrier, out)) for i in range(PROCESSES)]
+    procs = [
+        ctx.Process(target=target, args=(backend, spec, i, barrier, out)) for i in range(PROCESSES)
+    ]
     for p in procs:
         p.start()
     for p in procs:

@@ -76,7 +76,9 @@ def test_put_if_exists_needs_the_item(table: Table) -> None:
         (AllOf((AttrEquals("state", "closed"), AttrEquals("version", 3))), False),
     ],
 )
-def test_conditions_against_an_existing_item(table: Table, condition: Condition, holds: bool) -> None:
+def test_conditions_against_an_existing_item(
+    table: Table, condition: Condition, holds: bool
+) -> None:
     table.put(dict(STORED))
 
     if holds:
@@ -99,7 +101,9 @@ def test_conditions_against_an_existing_item(table: Table, condition: Condition,
         (AllOf((Absent(), Exists())), False),
     ],
 )
-def test_conditions_against_a_missing_item(table: Table, condition: Condition, holds: bool) -> None:
+def test_conditions_against_a_missing_item(
+    table: Table, condition: Condition, holds: bool
+) -> None:
     if holds:
         table.put({**KEY, "written": True}, condition)
         assert table.get(KEY) == {**KEY, "written": True}

@@ -144,7 +144,10 @@ def test_paging_within_a_sort_key_condition(table: Table) -> None:
 
 
 def _owned(table: Table, owner: str, n: int, ranks: list[str]) -> list[dict]:
-    items = [{"PK": f"thing#{i:02d}", "SK": "meta", "GSI1PK": owner, "GSI1SK": ranks[i % len(ranks)]} for i in range(n)]
+    items = [
+        {"PK": f"thing#{i:02d}", "SK": "meta", "GSI1PK": owner, "GSI1SK": ranks[i % len(ranks)]}
+        for i in range(n)
+    ]
     for item in random.Random(3).sample(items, n):
         table.put(item)
     return items

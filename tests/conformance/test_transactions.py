@@ -33,7 +33,9 @@ def _seed(accounts: Table) -> None:
     accounts.put({**BOB, "cents": 0, "version": 1})
 
 
-def test_a_transaction_applies_every_kind_of_write_across_two_tables(table: Table, accounts: Table) -> None:
+def test_a_transaction_applies_every_kind_of_write_across_two_tables(
+    table: Table, accounts: Table
+) -> None:
     _seed(accounts)
     table.put({"PK": "old", "SK": "s"})
 
@@ -107,7 +109,9 @@ def test_reasons_mark_every_failing_position(table: Table, accounts: Table) -> N
     assert table.get({"PK": "taken", "SK": "s"}) == {"PK": "taken", "SK": "s"}
 
 
-def test_a_patch_that_cannot_apply_cancels_with_a_validation_reason(table: Table, accounts: Table) -> None:
+def test_a_patch_that_cannot_apply_cancels_with_a_validation_reason(
+    table: Table, accounts: Table
+) -> None:
     _seed(accounts)
     big = {"id": "big", "kind": "doc"}
     accounts.put({**big, "text": "x" * (MAX_ITEM_BYTES // 2)})
@@ -145,7 +149,9 @@ def test_an_add_to_text_in_a_transaction_cancels_it(accounts: Table) -> None:
 
 def test_a_failing_check_alone_cancels_the_writes(table: Table, accounts: Table) -> None:
     with pytest.raises(TransactionCanceled) as e:
-        table.transact([Write(table, Put({"PK": "a", "SK": "s"})), Write(accounts, Check(ALICE, Exists()))])
+        table.transact(
+            [Write(table, Put({"PK": "a", "SK": "s"})), Write(accounts, Check(ALICE, Exists()))]
+        )
 
     assert e.value.reasons == [None, "ConditionalCheckFailed"]
     assert table.get({"PK": "a", "SK": "s"}) is None
@@ -189,7 +195,9 @@ def test_two_handles_on_one_table_are_still_one_table(backend: Any, table: Table
     again = backend.make_table(table.spec)
 
     with pytest.raises(ValidationError):
-        table.transact([Write(table, Put({"PK": "p", "SK": "s"})), Write(again, Put({"PK": "p", "SK": "s"}))])
+        table.transact(
+            [Write(table, Put({"PK": "p", "SK": "s"})), Write(again, Put({"PK": "p", "SK": "s"}))]
+        )
 
 
 def test_the_same_key_in_two_tables_is_two_items(table: Table, backend: Any) -> None:
@@ -206,7 +214,9 @@ def test_the_same_key_in_two_tables_is_two_items(table: Table, backend: Any) -> 
     assert twin.get({"PK": "p", "SK": "s"}) == {"PK": "p", "SK": "s", "t": 2}
 
 
-def test_tables_of_unrelated_backends_cannot_share_a_transaction(table: Table, other_backend: Any) -> None:
+def test_tables_of_unrelated_backends_cannot_share_a_transaction(
+    table: Table, other_backend: Any
+) -> None:
     elsewhere = other_backend.make_table(table.spec)
 
     with pytest.raises(ValidationError):

@@ -133,7 +133,9 @@ def test_transactions_see_expired_items_as_absent(table: Table) -> None:
     _expired(table)
 
     with pytest.raises(TransactionCanceled) as e:
-        table.transact([Write(table, Check(KEY, Exists())), Write(table, Put({"PK": "p", "SK": "t"}))])
+        table.transact(
+            [Write(table, Check(KEY, Exists())), Write(table, Put({"PK": "p", "SK": "t"}))]
+        )
     assert e.value.reasons == ["ConditionalCheckFailed", None]
 
     table.transact([Write(table, Put({**KEY, "v": 2}, Absent()))])

@@ -80,11 +80,8 @@ def test_environment_selects_the_aws_backends_and_the_stack_tables(resources: di
     config = BadgesConfig.from_env({k: v["Ref"] if isinstance(v, dict) else v for k, v in env.items()})
     assert config.table_backend == "dynamodb"
     assert config.secret_backend == "secretsmanager"
-    assert (config.results_table, config.nonces_table, config.orgs_table) == (
-        "ResultsTable",
-        "NoncesTable",
-        "OrgSecretsTable",
-    )
+    assert (config.results_table, config.nonces_table, config.orgs_table) == ("ResultsTable", "NoncesTable",
+                                                                              "OrgSecretsTable")
     assert config.data_dir == "/tmp/lambdasmith"
     assert env["POWERTOOLS_SERVICE_NAME"] == "badges"
     assert {"NUGET_BASE_URL", "GITHUB_API_URL"} <= set(env)
@@ -95,11 +92,7 @@ def test_http_api_sends_every_request_to_the_function_as_payload_2(resources: di
     assert event["Type"] == "HttpApi"
     p = event["Properties"]
     assert (p["ApiId"], p["Path"], p["Method"], p["PayloadFormatVersion"]) == (
-        {"Ref": "BadgesHttpApi"},
-        "$default",
-        "ANY",
-        "2.0",
-    )
+        {"Ref": "BadgesHttpApi"}, "$default", "ANY", "2.0")
     api = props(resources, "BadgesHttpApi")
     assert set(api["DefaultRouteSettings"]) == {"ThrottlingBurstLimit", "ThrottlingRateLimit"}
     # The function answers preflights itself (checked on the built code below); an API Gateway
@@ -123,11 +116,8 @@ def test_function_uses_the_least_privileged_role_of_this_template(resources: dic
 
 
 def test_no_wildcard_actions_or_resources_for_data(resources: dict) -> None:
-    data = [
-        s
-        for s in role_statements(resources)
-        if any(a.split(":")[0] in ("dynamodb", "secretsmanager") for a in as_list(s["Action"]))
-    ]
+    data = [s for s in role_statements(resources)
+            if any(a.split(":")[0] in ("dynamodb", "secretsmanager") for a in as_list(s["Action"]))]
     assert data
     for s in data:
         assert s["Effect"] == "Allow"
@@ -141,12 +131,8 @@ def test_dynamodb_actions_cover_exactly_the_three_tables(resources: dict) -> Non
     dyn = [s for s in role_statements(resources) if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
     assert {a for s in dyn for a in as_list(s["Action"])} == DYNAMODB_ACTIONS
     arns = {resource_text(r) for s in dyn for r in as_list(s["Resource"])}
-    assert arns == {
-        "${ResultsTable.Arn}",
-        "${ResultsTable.Arn}/index/*",
-        "${NoncesTable.Arn}",
-        "${OrgSecretsTable.Arn}",
-    }
+    assert arns == {"${ResultsTable.Arn}", "${ResultsTable.Arn}/index/*", "${NoncesTable.Arn}",
+                    "${OrgSecretsTable.Arn}"}
 
 
 def test_secrets_are_readable_only_under_the_badges_prefix(resources: dict) -> None:
@@ -241,14 +227,8 @@ def test_cloudfront_forwards_what_ingestion_needs(resources: dict) -> None:
 
 def test_outputs(template: dict) -> None:
     out = template["Outputs"]
-    assert {
-        "ApiUrl",
-        "CloudFrontUrl",
-        "FunctionName",
-        "ResultsTableName",
-        "NoncesTableName",
-        "OrgSecretsTableName",
-    } <= set(out)
+    assert {"ApiUrl", "CloudFrontUrl", "FunctionName", "ResultsTableName", "NoncesTableName",
+            "OrgSecretsTableName"} <= set(out)
     assert out["CloudFrontUrl"]["Condition"] == "WithCloudFront"
     assert "Condition" not in out["ApiUrl"]
 
@@ -269,28 +249,14 @@ def test_the_built_code_works_with_the_templates_tables_and_environment(
     for logical_id in TABLE_IDS:
         p = json.loads(json.dumps(props(resources, logical_id)))  # plain dicts for botocore
         names[logical_id] = f"deploy-{logical_id}-{run}"
-        ddb.create_table(
-            TableName=names[logical_id],
-            **{
-                k: p[k]
-                for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
-                if k in p
-            },
-        )
+        ddb.create_table(TableName=names[logical_id], **{k: p[k] for k in (
+            "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode") if k in p})
     org, key = f"acme{run}", "hmac-" + run
     secret_name = f"badges/{org}/testdata"
     sm.create_secret(Name=secret_name, SecretString=key)
-    ddb.put_item(
-        TableName=names["OrgSecretsTable"],
-        Item={
-            "PK": {"S": f"ORG#{org}"},
-            "SK": {"S": "CONST#GITHUB#testdata"},
-            "Org": {"S": org},
-            "Type": {"S": "testdata"},
-            "SecretName": {"S": secret_name},
-            "V2Only": {"BOOL": False},
-        },
-    )
+    ddb.put_item(TableName=names["OrgSecretsTable"], Item={
+        "PK": {"S": f"ORG#{org}"}, "SK": {"S": "CONST#GITHUB#testdata"}, "Org": {"S": org},
+        "Type": {"S": "testdata"}, "SecretName": {"S": secret_name}, "V2Only": {"BOOL": False}})
 
     template_env = props(resources, "BadgesFunction")["Environment"]["Variables"]
     refs = {**{k: v["Default"] for k, v in template["Parameters"].items()}, **names}
@@ -298,36 +264,17 @@ def test_the_built_code_works_with_the_templates_tables_and_environment(
     env.update({k: v for k, v in os.environ.items() if k.startswith("AWS_")}, LAMBDASMITH_DATA_DIR=str(tmp_path))
 
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    body = json.dumps(
-        {
-            "platform": "linux",
-            "passed": 3,
-            "failed": 0,
-            "skipped": 0,
-            "total": 3,
-            "url_html": "https://example.com/run",
-            "timestamp": now,
-            "commit": "abc",
-            "run_id": "1",
-            "workflow_run_url": "https://example.com/run",
-        }
-    )
-    signed = {
-        "content-type": "application/json",
-        "x-signature": sign_v1(key, body.encode()),
-        "x-timestamp": now,
-        "x-nonce": "n-" + run,
-    }
+    body = json.dumps({"platform": "linux", "passed": 3, "failed": 0, "skipped": 0, "total": 3,
+                       "url_html": "https://example.com/run", "timestamp": now, "commit": "abc", "run_id": "1",
+                       "workflow_run_url": "https://example.com/run"})
+    signed = {"content-type": "application/json", "x-signature": sign_v1(key, body.encode()),
+              "x-timestamp": now, "x-nonce": "n-" + run}
     where = f"/github/{org}/repo/main"
-    r = probe(
-        built[0] / "badges",
-        [
-            ("post", event("POST", "/tests/results" + where, headers=signed, body=body)),
-            ("replay", event("POST", "/tests/results" + where, headers=signed, body=body)),
-            ("badge", event("GET", "/badges/tests" + where)),
-        ],
-        env,
-    )["responses"]
+    r = probe(built[0] / "badges", [
+        ("post", event("POST", "/tests/results" + where, headers=signed, body=body)),
+        ("replay", event("POST", "/tests/results" + where, headers=signed, body=body)),
+        ("badge", event("GET", "/badges/tests" + where)),
+    ], env)["responses"]
     assert r["post"]["status"] == 201, r["post"]
     assert r["replay"]["status"] == 400 and "NONCE_ALREADY_USED" in r["replay"]["body"]
     assert r["badge"]["status"] == 200 and json.loads(r["badge"]["body"])["message"] == "3 passed"

@@ -36,11 +36,8 @@ def test_each_service_builds_from_its_own_templates_handlers() -> None:
     assert b.handler_modules("badges") == ["lambdasmith.badges.app"]
     assert b.handler_modules("wardrobe") == ["lambdasmith.wardrobe.api", "lambdasmith.wardrobe.worker"]
     for svc in b.SERVICES.values():
-        fns = [
-            r["Properties"]
-            for r in cfnlint.decode.decode(str(svc.template))[0]["Resources"].values()
-            if r["Type"] == "AWS::Serverless::Function"
-        ]
+        fns = [r["Properties"] for r in cfnlint.decode.decode(str(svc.template))[0]["Resources"].values()
+               if r["Type"] == "AWS::Serverless::Function"]
         assert (svc.template.parent / fns[0]["CodeUri"]).resolve() == ROOT / "build" / svc.name
         assert {f["CodeUri"] for f in fns} == {fns[0]["CodeUri"]}
 
@@ -97,7 +94,7 @@ def test_the_import_check_catches_an_excluded_import(tmp_path: Path) -> None:
         "lambdasmith/__init__.py": "",
         "lambdasmith/badges/__init__.py": "",
         "lambdasmith/badges/app.py": "from . import store\n"
-        "def handler(e, c):\n    from lambdasmith.badges import push\n",
+                                     "def handler(e, c):\n    from lambdasmith.badges import push\n",
         "lambdasmith/badges/store.py": "from . import reports\n",
         "lambdasmith/badges/push.py": "",
         "lambdasmith/badges/reports.py": "",
@@ -105,36 +102,21 @@ def test_the_import_check_catches_an_excluded_import(tmp_path: Path) -> None:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
     problems = b.excluded_imports(tmp_path, b.shipped_sources(tmp_path, "badges"), b.SERVICES["badges"].excluded)
-    assert problems == [
-        "lambdasmith/badges/app.py: lambdasmith.badges.push",
-        "lambdasmith/badges/store.py: lambdasmith.badges.reports",
-    ]
+    assert problems == ["lambdasmith/badges/app.py: lambdasmith.badges.push",
+                        "lambdasmith/badges/store.py: lambdasmith.badges.reports"]
 
 
 def test_the_built_code_serves_requests_on_its_own(built: tuple[Path, str], tmp_path: Path) -> None:
     out, _ = built
     code = out / "badges"
-    result = probe(
-        code,
-        [
-            ("health", event("GET", "/health")),
-            ("range", event("GET", "/badges/packages/nuget/x", "version=%5B1.0")),
-            ("range_svg", event("GET", "/badges/packages/nuget/x.svg", "version=%5B1.0")),
-            (
-                "preflight",
-                event(
-                    "OPTIONS",
-                    "/tests/results/github/o/r/main",
-                    headers={
-                        "origin": "https://example.com",
-                        "access-control-request-method": "POST",
-                        "access-control-request-headers": "content-type, x-signature, x-evil",
-                    },
-                ),
-            ),
-        ],
-        {"LAMBDASMITH_DATA_DIR": str(tmp_path)},
-    )
+    result = probe(code, [
+        ("health", event("GET", "/health")),
+        ("range", event("GET", "/badges/packages/nuget/x", "version=%5B1.0")),
+        ("range_svg", event("GET", "/badges/packages/nuget/x.svg", "version=%5B1.0")),
+        ("preflight", event("OPTIONS", "/tests/results/github/o/r/main", headers={
+            "origin": "https://example.com", "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type, x-signature, x-evil"})),
+    ], {"LAMBDASMITH_DATA_DIR": str(tmp_path)})
     r = result["responses"]
     assert r["health"]["status"] == 200 and json.loads(r["health"]["body"])["status"] == "Healthy"
     assert r["range"]["status"] == 400
@@ -149,12 +131,8 @@ def test_the_built_code_serves_requests_on_its_own(built: tuple[Path, str], tmp_
     # It really ran the built tree, and the excluded modules are really gone.
     assert result["files"] and all(f.startswith(str(code)) for f in result["files"])
     assert result["site"] == []
-    assert sorted(result["missing"]) == [
-        "lambdasmith.badges.push",
-        "lambdasmith.badges.reports",
-        "lambdasmith.cli",
-        "lambdasmith.local",
-    ]
+    assert sorted(result["missing"]) == ["lambdasmith.badges.push", "lambdasmith.badges.reports",
+                                         "lambdasmith.cli", "lambdasmith.local"]
 
 
 def test_bytecode_is_shipped_and_used_when_built_by_the_runtime_version(tmp_path: Path) -> None:
@@ -162,12 +140,8 @@ def test_bytecode_is_shipped_and_used_when_built_by_the_runtime_version(tmp_path
     b = load_build_module()
     here = "python%d.%d" % sys.version_info[:2]
     tpl = tmp_path / "template.yaml"
-    tpl.write_text(
-        TEMPLATE.read_text(encoding="utf-8").replace(
-            "Runtime: python%d.%d" % b.runtime_version(TEMPLATE), f"Runtime: {here}"
-        ),
-        encoding="utf-8",
-    )
+    tpl.write_text(TEMPLATE.read_text(encoding="utf-8").replace(
+        "Runtime: python%d.%d" % b.runtime_version(TEMPLATE), f"Runtime: {here}"), encoding="utf-8")
     src = snapshot(tmp_path)
     first = b.build(tmp_path / "one", "badges", src_root=src, template=tpl)
     second = b.build(tmp_path / "two", "badges", src_root=src, template=tpl)
@@ -185,12 +159,8 @@ def test_bytecode_is_shipped_and_used_when_built_by_the_runtime_version(tmp_path
 def test_sources_only_when_no_interpreter_matches_the_runtime(tmp_path: Path) -> None:
     b = load_build_module()
     tpl = tmp_path / "template.yaml"
-    tpl.write_text(
-        TEMPLATE.read_text(encoding="utf-8").replace(
-            "Runtime: python%d.%d" % b.runtime_version(TEMPLATE), "Runtime: python3.99"
-        ),
-        encoding="utf-8",
-    )
+    tpl.write_text(TEMPLATE.read_text(encoding="utf-8").replace(
+        "Runtime: python%d.%d" % b.runtime_version(TEMPLATE), "Runtime: python3.99"), encoding="utf-8")
     r = b.build(tmp_path / "out", "badges", template=tpl)
     assert r["compiled_with"] is None
     assert not list(r["dir"].rglob("*.pyc"))
@@ -209,15 +179,9 @@ def test_wardrobe_zip_holds_only_what_its_handlers_import(built_wardrobe: tuple[
         names = zf.namelist()
     code = out / "wardrobe"
     assert names == sorted(p.relative_to(code).as_posix() for p in code.rglob("*") if p.is_file())
-    assert {
-        "lambdasmith/wardrobe/api.py",
-        "lambdasmith/wardrobe/worker.py",
-        "lambdasmith/wardrobe/store.py",
-        "lambdasmith/kit/auth/jwt.py",
-        "lambdasmith/kit/table/dynamodb/table.py",
-        "lambdasmith/kit/queue/sqs.py",
-        "lambdasmith/kit/secrets/aws.py",
-    } <= set(names)
+    assert {"lambdasmith/wardrobe/api.py", "lambdasmith/wardrobe/worker.py", "lambdasmith/wardrobe/store.py",
+            "lambdasmith/kit/auth/jwt.py", "lambdasmith/kit/table/dynamodb/table.py", "lambdasmith/kit/queue/sqs.py",
+            "lambdasmith/kit/secrets/aws.py"} <= set(names)
     assert not [n for n in names if n.startswith(("lambdasmith/badges/", "lambdasmith/local/"))]
     assert not {"lambdasmith/wardrobe/cli.py", "lambdasmith/cli.py", "lambdasmith/__main__.py"} & set(names)
     assert not [n for n in names if "site-packages" in n or n.endswith(".dist-info")]
@@ -253,16 +217,9 @@ def test_a_service_ships_what_its_handlers_can_import_and_nothing_else(tmp_path:
         "lambdasmith/wardrobe/api.py": "",
     })  # fmt: skip
     assert load_build_module().shipped_sources(tmp_path, "badges") == [
-        "lambdasmith/__init__.py",
-        "lambdasmith/badges/__init__.py",
-        "lambdasmith/badges/app.py",
-        "lambdasmith/badges/widths.json",
-        "lambdasmith/kit/__init__.py",
-        "lambdasmith/kit/deep.py",
-        "lambdasmith/kit/lazy.py",
-        "lambdasmith/kit/typing_only.py",
-        "lambdasmith/kit/used.py",
-    ]
+        "lambdasmith/__init__.py", "lambdasmith/badges/__init__.py", "lambdasmith/badges/app.py",
+        "lambdasmith/badges/widths.json", "lambdasmith/kit/__init__.py", "lambdasmith/kit/deep.py",
+        "lambdasmith/kit/lazy.py", "lambdasmith/kit/typing_only.py", "lambdasmith/kit/used.py"]
 
 
 def test_the_wardrobe_build_refuses_to_ship_badges_code_or_a_missing_handler(tmp_path: Path) -> None:
@@ -278,9 +235,7 @@ def test_the_wardrobe_build_refuses_to_ship_badges_code_or_a_missing_handler(tmp
         b.shipped_sources(tmp_path, "wardrobe")
     (tmp_path / "lambdasmith/wardrobe/worker.py").write_text("from .api import handler as _\n")
     problems = b.excluded_imports(tmp_path, b.shipped_sources(tmp_path, "wardrobe"), b.SERVICES["wardrobe"].excluded)
-    assert problems == [
-        "lambdasmith/wardrobe/api.py: lambdasmith.badges",
-        "lambdasmith/wardrobe/api.py: lambdasmith.badges.app",
-    ]
+    assert problems == ["lambdasmith/wardrobe/api.py: lambdasmith.badges",
+                        "lambdasmith/wardrobe/api.py: lambdasmith.badges.app"]
     with pytest.raises(SystemExit, match="import excluded"):
         b.build(tmp_path / "out", "wardrobe", src_root=tmp_path)

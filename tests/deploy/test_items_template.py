@@ -73,10 +73,8 @@ def test_items_table_matches_the_store(items: dict) -> None:
     assert t["BillingMode"] == "PAY_PER_REQUEST"
     keys = {k["KeyType"]: k["AttributeName"] for k in t["KeySchema"]}
     assert (keys["HASH"], keys["RANGE"]) == (ITEMS.pk, ITEMS.sk) == ("PK", "SK")
-    assert t["AttributeDefinitions"] == [
-        {"AttributeName": "PK", "AttributeType": "S"},
-        {"AttributeName": "SK", "AttributeType": "S"},
-    ]
+    assert t["AttributeDefinitions"] == [{"AttributeName": "PK", "AttributeType": "S"},
+                                         {"AttributeName": "SK", "AttributeType": "S"}]
     assert t["TimeToLiveSpecification"] == {"AttributeName": ITEMS.ttl, "Enabled": True} and ITEMS.ttl == "ttl"
     assert items["Resources"]["ItemsTable"]["DeletionPolicy"] == "Retain"
 
@@ -99,8 +97,7 @@ def statements(template: dict, role: str) -> list[dict]:
     r = res(template, role)
     assert "ManagedPolicyArns" not in r
     assert r["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ]
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
     return [s for p in r["Policies"] for s in p["PolicyDocument"]["Statement"]]
 
 
@@ -113,11 +110,8 @@ def grants(template: dict, role: str) -> dict[str, set[str]]:
         for a in as_list(s["Action"]):
             assert "*" not in a, a
             for r in as_list(s["Resource"]):
-                text = (
-                    r
-                    if isinstance(r, str)
-                    else (f"arn-of-{r['Fn::GetAtt'][0]}" if "Fn::GetAtt" in r else resolve(r, template, values))
-                )
+                text = r if isinstance(r, str) else (
+                    f"arn-of-{r['Fn::GetAtt'][0]}" if "Fn::GetAtt" in r else resolve(r, template, values))
                 out.setdefault(a, set()).add(text)
     return out
 
@@ -132,22 +126,16 @@ def test_items_role_is_least_privilege(items: dict) -> None:
     assert all(g[a] == {"arn-of-ItemsTable"} for a in ITEM_ACTIONS)
     assert {a: g[a] for a in g if a.startswith("sqs:")} == {"sqs:SendMessage": {"arn-of-ItemsDeadLetterQueue"}}
     log_group = "arn:aws:logs:r:1:log-group:name-of-ItemsLogGroup:*"
-    assert {a: g[a] for a in g if a.startswith("logs:")} == {
-        "logs:CreateLogStream": {log_group},
-        "logs:PutLogEvents": {log_group},
-    }
+    assert {a: g[a] for a in g if a.startswith("logs:")} == {"logs:CreateLogStream": {log_group},
+                                                             "logs:PutLogEvents": {log_group}}
     # X-Ray has no resource-level permissions: its two write actions, on "*", and nothing else.
-    assert {a: g[a] for a in g if a.startswith("xray:")} == {
-        "xray:PutTraceSegments": {"*"},
-        "xray:PutTelemetryRecords": {"*"},
-    }
+    assert {a: g[a] for a in g if a.startswith("xray:")} == {"xray:PutTraceSegments": {"*"},
+                                                             "xray:PutTelemetryRecords": {"*"}}
     assert {a.split(":")[0] for a in g} == {"dynamodb", "sqs", "logs", "xray"}
 
 
 # Runs the built items code alone (-I -S: no site-packages, no dev tree), recording its AWS calls.
-ITEMS_PROBE = (
-    AWS_CALL_SPY
-    + r"""
+ITEMS_PROBE = AWS_CALL_SPY + r"""
 from lambdasmith.items.app import handler
 answers = []
 for event in json.load(sys.stdin):
@@ -159,7 +147,6 @@ files = {n: getattr(m, "__file__", "") or "" for n, m in list(sys.modules.items(
 print(json.dumps({"answers": answers, "calls": calls,
                   "site": [n for n, f in files.items() if "site-packages" in f]}))
 """
-)
 
 
 def test_the_built_items_code_works_within_its_role_on_the_templates_table(

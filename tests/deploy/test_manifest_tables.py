@@ -55,13 +55,8 @@ def test_a_changed_spec_is_caught():
     assert spec_drift(spec, props) == []
     renamed = TableSpec(spec.name, pk="pk", sk=spec.sk, indexes=spec.indexes, ttl=spec.ttl)
     fewer = TableSpec(spec.name, pk=spec.pk, sk=spec.sk, indexes=spec.indexes[1:], ttl=spec.ttl)
-    other_index = TableSpec(
-        spec.name,
-        pk=spec.pk,
-        sk=spec.sk,
-        indexes=(Index(spec.indexes[0].name, "X", "Y"), *spec.indexes[1:]),
-        ttl=spec.ttl,
-    )
+    other_index = TableSpec(spec.name, pk=spec.pk, sk=spec.sk,
+                            indexes=(Index(spec.indexes[0].name, "X", "Y"), *spec.indexes[1:]), ttl=spec.ttl)
     no_ttl = TableSpec(spec.name, pk=spec.pk, sk=spec.sk, indexes=spec.indexes, ttl=None)
     for changed in (renamed, fewer, other_index, no_ttl):
         assert spec_drift(changed, props), changed

@@ -52,9 +52,7 @@ def drift(svc: Service, template: dict) -> list[str]:
             if handler != fn.dotted:
                 problems.append(f"{where}: handler {fn.dotted}, template {handler}")
         else:  # one deployed function; a parameter picks the handler
-            allowed = (
-                template["Parameters"][handler["Ref"]]["AllowedValues"] if isinstance(handler, dict) else [handler]
-            )
+            allowed = template["Parameters"][handler["Ref"]]["AllowedValues"] if isinstance(handler, dict) else [handler]
             if fn.handler not in allowed:
                 problems.append(f"{where}: handler {fn.handler} is not one the template can run ({allowed})")
         env = set(props.get("Environment", {}).get("Variables", {}))
@@ -71,9 +69,7 @@ def drift(svc: Service, template: dict) -> list[str]:
             versions = {e["Properties"].get("PayloadFormatVersion") for e in events.values()}
             wanted = {"2.0"} if fn.payload == HTTP_API else {None}  # a REST API always sends 1.0
             if versions != wanted:
-                problems.append(
-                    f"{where}: payload {fn.payload}, template PayloadFormatVersion {sorted(versions, key=str)}"
-                )
+                problems.append(f"{where}: payload {fn.payload}, template PayloadFormatVersion {sorted(versions, key=str)}")
         elif events or fn.routes:
             problems.append(f"{where}: {fn.payload} has no API events, template {sorted(events)}, routes {fn.routes}")
         if (fn.payload == FUNCTION_URL) != ("FunctionUrlConfig" in props):
@@ -104,9 +100,7 @@ def drift(svc: Service, template: dict) -> list[str]:
         queue = template["Resources"].get(m.queue_resource, {}).get("Properties", {})
         visibility = value(template, queue.get("VisibilityTimeout", 30))
         if visibility != m.visibility_timeout_s:
-            problems.append(
-                f"queue {m.queue_resource}: VisibilityTimeout {m.visibility_timeout_s}, template {visibility}"
-            )
+            problems.append(f"queue {m.queue_resource}: VisibilityTimeout {m.visibility_timeout_s}, template {visibility}")
         receives = queue.get("RedrivePolicy", {}).get("maxReceiveCount")
         if receives != m.max_receive_count:
             problems.append(f"queue {m.queue_resource}: maxReceiveCount {m.max_receive_count}, template {receives}")

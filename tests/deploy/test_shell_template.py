@@ -145,8 +145,7 @@ def test_has_the_environment_parameter(templates: dict) -> None:
 @pytest.mark.parametrize("environment", support.ENVIRONMENTS)
 def test_published_through_live_with_the_environments_canary(templates: dict, environment: str) -> None:
     release.test_every_function_is_published_through_live_with_the_environments_canary(
-        templates, "shell", FUNCTION, environment
-    )
+        templates, "shell", FUNCTION, environment)
 
 
 def test_the_deployment_lists_its_three_alarms_on_the_alias(templates: dict) -> None:

@@ -177,9 +177,7 @@ def references(value) -> list[str]:
                 found.append(v[0] if isinstance(v, list) else v.split(".")[0])
             elif k == "Fn::Sub":
                 text = v if isinstance(v, str) else v[0]
-                found += [
-                    m.split(".")[0] if not m.endswith(".Alias") else m for m in re.findall(r"\$\{([\w.:]+)\}", text)
-                ]
+                found += [m.split(".")[0] if not m.endswith(".Alias") else m for m in re.findall(r"\$\{([\w.:]+)\}", text)]
                 found += references(v[1] if isinstance(v, list) else {})
             else:
                 found += references(v)
@@ -205,11 +203,8 @@ def test_nothing_invokes_a_function_around_its_alias(templates: dict[str, dict],
 
 
 def test_the_worker_event_source_mapping_invokes_the_live_alias(templates: dict[str, dict]) -> None:
-    mappings = [
-        r["Properties"]
-        for r in templates["wardrobe"]["Resources"].values()
-        if r["Type"] == "AWS::Lambda::EventSourceMapping"
-    ]
+    mappings = [r["Properties"] for r in templates["wardrobe"]["Resources"].values()
+                if r["Type"] == "AWS::Lambda::EventSourceMapping"]
     assert [m["FunctionName"] for m in mappings] == [{"Ref": "WorkerFunction.Alias"}]
 
 

@@ -65,11 +65,8 @@ def default(template: dict, parameter: str):
 def resolve_env(template: dict, variables: dict, refs: dict[str, str]) -> dict[str, str]:
     """A function's variables as it will see them: Refs through `refs`, else parameter defaults
     (and a resource's logical id standing in for its name)."""
-    values = {
-        **dict(zip(template["Resources"], template["Resources"])),
-        **{k: str(v.get("Default", "")) for k, v in template["Parameters"].items()},
-        **refs,
-    }
+    values = {**dict(zip(template["Resources"], template["Resources"])),
+              **{k: str(v.get("Default", "")) for k, v in template["Parameters"].items()}, **refs}
     return {k: values[v["Ref"]] if isinstance(v, dict) else v for k, v in variables.items()}
 
 
@@ -79,8 +76,7 @@ def test_wardrobe_cfn_lint_reports_nothing() -> None:
 
 def test_wardrobe_cfn_lint_catches_a_broken_template() -> None:
     broken = WARDROBE_TEMPLATE.read_text(encoding="utf-8").replace(
-        "[ReportBatchItemFailures]", "[ReportBatchItemFailure]", 1
-    )
+        "[ReportBatchItemFailures]", "[ReportBatchItemFailure]", 1)
     assert any("ReportBatchItemFailure'" in m for m in cfn_lint(broken))
 
 
@@ -110,7 +106,9 @@ def test_api_timeout_fits_the_rest_integration_timeout(wtemplate: dict) -> None:
     assert p["MaxValue"] <= 29 and p["MinValue"] <= p["Default"] <= p["MaxValue"]
 
 
-def test_wardrobe_api_environment_selects_the_aws_backends_and_the_stack_resources(wtemplate: dict, wres: dict) -> None:
+def test_wardrobe_api_environment_selects_the_aws_backends_and_the_stack_resources(
+    wtemplate: dict, wres: dict
+) -> None:
     env = props(wres, "ApiFunction")["Environment"]["Variables"]
     config = WardrobeConfig.from_env(resolve_env(wtemplate, env, {}))
     assert (config.table_backend, config.secret_backend, config.queue_backend) == ("dynamodb", "ssm", "sqs")
@@ -120,9 +118,7 @@ def test_wardrobe_api_environment_selects_the_aws_backends_and_the_stack_resourc
     assert (config.jwt_issuer, config.jwt_audience) == (None, None)  # empty defaults: not checked
     overridden = resolve_env(wtemplate, env, {"JwtIssuer": "https://id.example", "JwtAudience": "wardrobe"})
     assert (WardrobeConfig.from_env(overridden).jwt_issuer, WardrobeConfig.from_env(overridden).jwt_audience) == (
-        "https://id.example",
-        "wardrobe",
-    )
+        "https://id.example", "wardrobe")
     # The parameter the role may read is the one the SSM backend asks for, default or not; the
     # default is the contract's secret name `wardrobe/jwt-secret` under SSM's leading slash.
     assert default(wtemplate, "JwtSecretParameterName") == "/" + WardrobeConfig._defaults["jwt_secret_name"]
@@ -158,14 +154,9 @@ def test_wardrobe_rest_api_routes_are_the_apps_routes(wres: dict, tmp_path: Path
 def test_wardrobe_rest_api_has_a_throttled_stage(wtemplate: dict, wres: dict) -> None:
     api = props(wres, "WardrobeApi")
     assert api["StageName"] == {"Ref": "StageName"} and default(wtemplate, "StageName") == "prod"
-    assert api["MethodSettings"] == [
-        {
-            "ResourcePath": "/*",
-            "HttpMethod": "*",
-            "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
-            "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
-        }
-    ]
+    assert api["MethodSettings"] == [{"ResourcePath": "/*", "HttpMethod": "*",
+                                      "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
+                                      "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"}}]
     assert default(wtemplate, "ThrottlingRateLimit") <= default(wtemplate, "ThrottlingBurstLimit")
     assert "OpenApiVersion" in api  # without it SAM adds a second stage named "Stage"
     # The function checks the bearer token (401/403 bodies of the contract) and answers CORS.
@@ -194,10 +185,8 @@ def test_worker_reads_the_share_queue_reporting_partial_batch_failures(wres: dic
 
 def test_share_queue_moves_a_message_to_the_dlq_after_3_receives(wres: dict) -> None:
     queue, dlq = props(wres, "ShareQueue"), props(wres, "ShareDeadLetterQueue")
-    assert queue["RedrivePolicy"] == {
-        "deadLetterTargetArn": {"Fn::GetAtt": ["ShareDeadLetterQueue", "Arn"]},
-        "maxReceiveCount": 3,
-    }
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["ShareDeadLetterQueue", "Arn"]},
+                                      "maxReceiveCount": 3}
     assert queue["RedrivePolicy"]["maxReceiveCount"] == WardrobeConfig._defaults["max_receive_count"]  # as locally
     assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600 and "RedrivePolicy" not in dlq
     assert queue["MessageRetentionPeriod"] <= dlq["MessageRetentionPeriod"]
@@ -210,8 +199,7 @@ def test_share_queue_moves_a_message_to_the_dlq_after_3_receives(wres: dict) -> 
 def test_share_queue_visibility_timeout_is_at_least_six_worker_timeouts(wtemplate: dict, wres: dict) -> None:
     assert props(wres, "WorkerFunction")["Timeout"] == {"Ref": "WorkerTimeout"}
     assert props(wres, "ShareQueue")["VisibilityTimeout"] == {
-        "Fn::FindInMap": ["WorkerQueue", {"Ref": "WorkerTimeout"}, "VisibilityTimeout"]
-    }
+        "Fn::FindInMap": ["WorkerQueue", {"Ref": "WorkerTimeout"}, "VisibilityTimeout"]}
     timeouts = wtemplate["Parameters"]["WorkerTimeout"]["AllowedValues"]
     assert default(wtemplate, "WorkerTimeout") in timeouts
     table = wtemplate["Mappings"]["WorkerQueue"]
@@ -248,29 +236,17 @@ def test_wardrobe_table_matches_the_store(wres: dict) -> None:
 def test_the_four_alarms_watch_the_right_metrics(wtemplate: dict, wres: dict) -> None:
     # The operational alarms; the canary's (in the functions' DeploymentPreference) are
     # tests/deploy/test_templates.py's.
-    canary = {
-        a["Ref"]
-        for r in wres.values()
-        if r["Type"] == "AWS::Serverless::Function"
-        for a in r["Properties"].get("DeploymentPreference", {}).get("Alarms", [])
-    }
+    canary = {a["Ref"] for r in wres.values() if r["Type"] == "AWS::Serverless::Function"
+              for a in r["Properties"].get("DeploymentPreference", {}).get("Alarms", [])}
     alarms = {n: r["Properties"] for n, r in wres.items() if r["Type"] == "AWS::CloudWatch::Alarm" and n not in canary}
     expected = {
         "ApiErrorsAlarm": ("AWS/Lambda", "Errors", "Sum", {"FunctionName": {"Ref": "ApiFunction"}}),
         "WorkerErrorsAlarm": ("AWS/Lambda", "Errors", "Sum", {"FunctionName": {"Ref": "WorkerFunction"}}),
-        "DeadLetterAlarm": (
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            "Maximum",
-            {"QueueName": {"Fn::GetAtt": ["ShareDeadLetterQueue", "QueueName"]}},
-        ),
+        "DeadLetterAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum",
+                            {"QueueName": {"Fn::GetAtt": ["ShareDeadLetterQueue", "QueueName"]}}),
         # the REST API's metrics are by name and stage: the alarm must name them as the API does
-        "Api5xxAlarm": (
-            "AWS/ApiGateway",
-            "5XXError",
-            "Sum",
-            {"ApiName": props(wres, "WardrobeApi")["Name"], "Stage": {"Ref": "StageName"}},
-        ),
+        "Api5xxAlarm": ("AWS/ApiGateway", "5XXError", "Sum",
+                        {"ApiName": props(wres, "WardrobeApi")["Name"], "Stage": {"Ref": "StageName"}}),
     }
     assert set(alarms) == set(expected)
     for name, (namespace, metric, statistic, dimensions) in expected.items():
@@ -293,8 +269,7 @@ def statements_of(wres: dict, role: str) -> list[dict]:
     r = props(wres, role)
     assert "ManagedPolicyArns" not in r, "managed policies grant more than the function needs"
     assert r["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ]
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
     return [s for p in r["Policies"] for s in p["PolicyDocument"]["Statement"]]
 
 
@@ -358,23 +333,15 @@ def test_each_wardrobe_function_logs_to_its_own_group(wres: dict, function: str,
     st = statements_of(wres, f"{function}Role")
     assert actions_on(st, "logs") == {"logs:CreateLogStream", "logs:PutLogEvents"}
     assert resources_for(st, "logs") == {
-        f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{group}}}:*"
-    }
+        f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{group}}}:*"}
     names = {resource_text(props(wres, g)["LogGroupName"]) for g in ("ApiLogGroup", "WorkerLogGroup")}
     assert len(names) == 2
 
 
 def test_wardrobe_outputs(wtemplate: dict) -> None:
     out = wtemplate["Outputs"]
-    assert {
-        "ApiUrl",
-        "TableName",
-        "ShareQueueName",
-        "ShareQueueUrl",
-        "ShareDeadLetterQueueName",
-        "ApiFunctionName",
-        "WorkerFunctionName",
-    } <= set(out)
+    assert {"ApiUrl", "TableName", "ShareQueueName", "ShareQueueUrl", "ShareDeadLetterQueueName",
+            "ApiFunctionName", "WorkerFunctionName"} <= set(out)
     assert resource_text(out["ApiUrl"]["Value"]).startswith("https://${WardrobeApi}.execute-api.")
     assert resource_text(out["ApiUrl"]["Value"]).endswith("/${StageName}")
 
@@ -382,9 +349,7 @@ def test_wardrobe_outputs(wtemplate: dict) -> None:
 # ------------------------------------------------------------------ wardrobe: the built code on the stack's resources
 
 
-WARDROBE_PROBE = (
-    AWS_CALL_SPY
-    + r"""
+WARDROBE_PROBE = AWS_CALL_SPY + r"""
 if sys.argv[2] == "api":
     from lambdasmith.wardrobe.api import handler
 else:
@@ -401,7 +366,6 @@ print(json.dumps({"results": results, "calls": calls, "missing": missing,
                   "files": sorted({f for n, f in files.items() if n.split(".")[0] == "lambdasmith"}),
                   "site": [n for n, f in files.items() if "site-packages" in f]}))
 """
-)
 
 
 def rest_event(method: str, resource: str, params: dict[str, str], token: str | None = None,
@@ -448,21 +412,15 @@ def test_the_built_wardrobe_serves_the_stack_within_its_roles(
     ddb, sqs, ssm = boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("ssm")
     table = f"deploy-wardrobe-{run}"
     t = json.loads(json.dumps(props(wres, "WardrobeTable")))
-    ddb.create_table(
-        TableName=table,
-        **{k: t[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")},
-    )
+    ddb.create_table(TableName=table, **{k: t[k] for k in (
+        "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")})
     dlq_url = sqs.create_queue(QueueName=f"deploy-shares-dlq-{run}")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     visibility = wtemplate["Mappings"]["WorkerQueue"][str(default(wtemplate, "WorkerTimeout"))]["VisibilityTimeout"]
-    redrive = {
-        "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": props(wres, "ShareQueue")["RedrivePolicy"]["maxReceiveCount"],
-    }
-    queue_url = sqs.create_queue(
-        QueueName=f"deploy-shares-{run}",
-        Attributes={"VisibilityTimeout": str(visibility), "RedrivePolicy": json.dumps(redrive)},
-    )["QueueUrl"]
+    redrive = {"deadLetterTargetArn": dlq_arn,
+               "maxReceiveCount": props(wres, "ShareQueue")["RedrivePolicy"]["maxReceiveCount"]}
+    queue_url = sqs.create_queue(QueueName=f"deploy-shares-{run}", Attributes={
+        "VisibilityTimeout": str(visibility), "RedrivePolicy": json.dumps(redrive)})["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     parameter, secret = f"/deploy-{run}/wardrobe/jwt-secret", "secret-" + run * 4
     ssm.put_parameter(Name=parameter, Value=secret, Type="SecureString")
@@ -488,18 +446,14 @@ def test_the_built_wardrobe_serves_the_stack_within_its_roles(
     token = hs256({"sub": user, "iat": now, "exp": now + 600}, secret)
     item = json.dumps({"itemId": item_id, "name": "Linen shirt", "category": "tops", "season": "summer"})
     items, share = "/users/{userId}/items", "/items/{itemId}/share"
-    api = invoke(
-        "ApiFunction",
-        "api",
-        [
-            ("unauthenticated", rest_event("GET", items, {"userId": "x"})),
-            ("create", rest_event("POST", items, {"userId": user}, token, item)),
-            ("season", rest_event("GET", items, {"userId": user}, token, query={"season": "summer"})),
-            ("newest", rest_event("GET", items, {"userId": user}, token)),
-            ("share", rest_event("POST", share, {"itemId": item_id}, token)),
-            ("activities", rest_event("GET", "/users/{userId}/activities", {"userId": user}, token)),
-        ],
-    )
+    api = invoke("ApiFunction", "api", [
+        ("unauthenticated", rest_event("GET", items, {"userId": "x"})),
+        ("create", rest_event("POST", items, {"userId": user}, token, item)),
+        ("season", rest_event("GET", items, {"userId": user}, token, query={"season": "summer"})),
+        ("newest", rest_event("GET", items, {"userId": user}, token)),
+        ("share", rest_event("POST", share, {"itemId": item_id}, token)),
+        ("activities", rest_event("GET", "/users/{userId}/activities", {"userId": user}, token)),
+    ])
     r = api["results"]
     assert r["unauthenticated"]["statusCode"] == 401  # what the release smoke test expects of it
     assert json.loads(r["unauthenticated"]["body"])["error"] == "unauthorized"
@@ -514,21 +468,13 @@ def test_the_built_wardrobe_serves_the_stack_within_its_roles(
     assert len(messages) == 1
 
     def record(message_id: str, body: str) -> dict:
-        return {
-            "messageId": message_id,
-            "receiptHandle": "rh-" + message_id,
-            "body": body,
-            "attributes": {"ApproximateReceiveCount": "1"},
-            "messageAttributes": {},
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": "us-east-1",
-        }
+        return {"messageId": message_id, "receiptHandle": "rh-" + message_id, "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": "us-east-1"}
 
     body = messages[0]["Body"]
-    batch = {
-        "Records": [record(messages[0]["MessageId"], body), record(f"again-{run}", body), record(f"bad-{run}", "{}")]
-    }
+    batch = {"Records": [record(messages[0]["MessageId"], body), record(f"again-{run}", body),
+                         record(f"bad-{run}", "{}")]}
     worker = invoke("WorkerFunction", "worker", [("batch", batch)])
     assert worker["results"]["batch"] == {"batchItemFailures": [{"itemIdentifier": f"bad-{run}"}]}
     stored = ddb.get_item(TableName=table, Key={"PK": {"S": f"ITEM#{item_id}"}, "SK": {"S": "METADATA"}})["Item"]

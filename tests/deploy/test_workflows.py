@@ -116,11 +116,8 @@ def test_build_job_builds_every_service_then_lints_every_template(workflow: dict
     assert build < lint_step < upload
     command = shlex.split(steps[lint_step]["run"])
     patterns = [a for a in command if a.endswith(".yaml")]
-    templates_linted = {
-        t
-        for t in ROOT.glob("deploy/*/template.yaml")
-        if any(fnmatch.fnmatch(t.relative_to(ROOT).as_posix(), p) for p in patterns)
-    }
+    templates_linted = {t for t in ROOT.glob("deploy/*/template.yaml")
+                        if any(fnmatch.fnmatch(t.relative_to(ROOT).as_posix(), p) for p in patterns)}
     # every template is linted, the shell stack (deployed by hand, see deploy/shell) included
     assert templates_linted == {template_path(s) for s in (*SERVICES, "shell")}
     # The same cfn-lint as the tests (uv.lock), so CI and this suite agree.
@@ -128,8 +125,7 @@ def test_build_job_builds_every_service_then_lints_every_template(workflow: dict
     assert f"cfn-lint=={locked}" in command
     setup = [s for s in steps if uses("actions/setup-python")(s)]
     assert setup and setup[0]["with"]["python-version"] == load_template("items")["Resources"]["ItemsFunction"][
-        "Properties"
-    ]["Runtime"].removeprefix("python")
+        "Properties"]["Runtime"].removeprefix("python")
 
 
 DEPLOY_JOBS = ("staging", "production")
@@ -333,25 +329,21 @@ def calls_of(calls: list[list[str]], cmd: str) -> list[list[str]]:
 
 def test_deploy_starts_the_change_set_and_waits_for_the_canary(workflow: dict, tmp_path: Path) -> None:
     stage = Stage(workflow, tmp_path)
-    rc, out, calls = stage.run(
-        "deploy",
-        [
-            {"cmd": "sam", "out": [SAM_CREATED]},
-            {"cmd": "cloudformation describe-change-set", "out": ["ItemsFunctionAliaslive"]},
-            {"cmd": "cloudformation describe-stacks", "out": ["UPDATE_IN_PROGRESS"]},
-            {"cmd": "lambda get-alias", "out": ["None", "None", "7"]},
-        ],
-    )
+    rc, out, calls = stage.run("deploy", [
+        {"cmd": "sam", "out": [SAM_CREATED]},
+        {"cmd": "cloudformation describe-change-set", "out": ["ItemsFunctionAliaslive"]},
+        {"cmd": "cloudformation describe-stacks", "out": ["UPDATE_IN_PROGRESS"]},
+        {"cmd": "lambda get-alias", "out": ["None", "None", "7"]},
+    ])
     assert rc == 0, out
     (sam,) = calls_of(calls, "sam")
     assert "--no-execute-changeset" in sam and "--no-fail-on-empty-changeset" in sam
-    overrides = sam[sam.index("--parameter-overrides") + 1 :]
-    overrides = overrides[: next(i for i, a in enumerate(overrides) if a.startswith("--"))]
+    overrides = sam[sam.index("--parameter-overrides") + 1:]
+    overrides = overrides[:next(i for i, a in enumerate(overrides) if a.startswith("--"))]
     entries = json.loads(params_file("items", "staging").read_text())
     assert overrides == [f"{e['ParameterKey']}={e['ParameterValue']}" for e in entries]
     assert calls_of(calls, "aws cloudformation execute-change-set") == [
-        ["aws", "cloudformation", "execute-change-set", "--change-set-name", CHANGE_SET]
-    ]
+        ["aws", "cloudformation", "execute-change-set", "--change-set-name", CHANGE_SET]]
     (alias,) = {tuple(c) for c in calls_of(calls, "aws lambda get-alias")}
     assert "fn-ItemsFunction" in alias and "live" in alias
     assert stage.temp("canary") == "ItemsFunction 7\n"
@@ -478,10 +470,8 @@ def test_finish_passes_when_the_canary_completes_and_fails_on_its_rollback(workf
                                        "out": ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
                                                "UPDATE_COMPLETE"]}])  # fmt: skip
     assert rc == 0, out
-    rc, out, _ = stage.run(
-        "finish",
-        [{"cmd": "cloudformation describe-stacks", "out": ["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"]}],
-    )
+    rc, out, _ = stage.run("finish", [{"cmd": "cloudformation describe-stacks",
+                                       "out": ["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"]}])
     assert rc != 0 and "UPDATE_ROLLBACK_COMPLETE" in out
 
 
@@ -500,8 +490,7 @@ def test_rollback_stops_each_deployment_in_flight_with_rollback(workflow: dict, 
     assert len(listed) == 2 and all("app-1" in c for c in listed)
     assert all({"InProgress", "Ready"} <= set(c) for c in listed)
     assert calls_of(calls, "aws deploy stop-deployment") == [
-        ["aws", "deploy", "stop-deployment", "--deployment-id", "d-API", "--auto-rollback-enabled"]
-    ]
+        ["aws", "deploy", "stop-deployment", "--deployment-id", "d-API", "--auto-rollback-enabled"]]
     assert "UPDATE_ROLLBACK_COMPLETE" in out
 
 

@@ -25,11 +25,8 @@ def aws_backend_env(dynamodb_local, moto_server, tmp_path_factory) -> dict[str, 
     """Fake credentials and every AWS endpoint on loopback; nothing of the developer's AWS setup."""
     home = tmp_path_factory.mktemp("aws-home")
     return {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"),
-        "AWS_CONFIG_FILE": str(home / "none"),
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"), "AWS_CONFIG_FILE": str(home / "none"),
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local.endpoint,
         "AWS_ENDPOINT_URL_SQS": moto_server.endpoint,
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_server.endpoint,

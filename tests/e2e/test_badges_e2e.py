@@ -35,22 +35,15 @@ GITHUB_VERSIONS = [f"1.{i}.0" for i in range(249)] + ["2.0.0"]  # 250 versions: 
 
 
 def lambdasmith(*args: str, data_dir: str, env: dict | None = None, input: str | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", "lambdasmith", *args, "--data-dir", data_dir],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        input=input,
-    )
+    return subprocess.run([sys.executable, "-m", "lambdasmith", *args, "--data-dir", data_dir],
+                          capture_output=True, text=True, env={**os.environ, **(env or {})}, input=input)
 
 
 def register_orgs(data_dir: str, env: dict | None = None) -> None:
     """The orgs every e2e test uses, registered through the operator command."""
-    for args in (
-        ["acme", "--type", "testdata", "--secret", SECRET],
-        ["acme", "--type", "package", "--secret", TOKEN],
-        ["strict", "--type", "testdata", "--secret", V2_SECRET, "--v2-only"],
-    ):
+    for args in (["acme", "--type", "testdata", "--secret", SECRET],
+                 ["acme", "--type", "package", "--secret", TOKEN],
+                 ["strict", "--type", "testdata", "--secret", V2_SECRET, "--v2-only"]):
         r = lambdasmith("badges", "register-org", *args, data_dir=data_dir, env=env)
         assert r.returncode == 0, r.stderr
 
@@ -80,6 +73,7 @@ def base(server):
     return server.urls["badges"]
 
 
+
 def now_iso(delta: float = 0) -> str:
     t = datetime.now(timezone.utc) + timedelta(seconds=delta)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
@@ -87,15 +81,9 @@ def now_iso(delta: float = 0) -> str:
 
 def payload(passed=10, failed=0, skipped=0, ts=None, **over):
     body = {
-        "platform": "linux",
-        "passed": passed,
-        "failed": failed,
-        "skipped": skipped,
-        "total": sum(x for x in (passed, failed, skipped) if type(x) is int),
-        "url_html": "https://ci.example/runs/1",
-        "timestamp": ts or now_iso(),
-        "commit": "abc123",
-        "run_id": str(uuid.uuid4()),
+        "platform": "linux", "passed": passed, "failed": failed, "skipped": skipped,
+        "total": sum(x for x in (passed, failed, skipped) if type(x) is int), "url_html": "https://ci.example/runs/1",
+        "timestamp": ts or now_iso(), "commit": "abc123", "run_id": str(uuid.uuid4()),
         "workflow_run_url": "https://ci.example/runs/1/workflow",
     }
     body.update(over)
@@ -140,15 +128,9 @@ def test_unknown_path_404_and_wrong_method_405(base):
 
 
 def test_cors_preflight(base):
-    r = http(
-        "OPTIONS",
-        base + "/tests/results/linux/acme/repo/main",
-        {
-            "Origin": "https://x",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type, x-signature, x-evil, X-Nonce, x-timestamp",
-        },
-    )
+    r = http("OPTIONS", base + "/tests/results/linux/acme/repo/main",
+             {"Origin": "https://x", "Access-Control-Request-Method": "POST",
+              "Access-Control-Request-Headers": "content-type, x-signature, x-evil, X-Nonce, x-timestamp"})
     assert r.status == 204
     assert r.headers["access-control-allow-origin"] == "*"
     assert r.headers["access-control-allow-headers"] == "content-type, x-signature, x-nonce, x-timestamp"
@@ -166,13 +148,7 @@ def test_malformed_percent_encoding_is_400(base):
 def test_nuget_badge_latest_stable(base):
     r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json")
     assert r.status == 200, r
-    assert r.json() == {
-        "schemaVersion": 1,
-        "label": "nuget",
-        "message": "13.0.3",
-        "color": "blue",
-        "namedLogo": "nuget",
-    }
+    assert r.json() == {"schemaVersion": 1, "label": "nuget", "message": "13.0.3", "color": "blue", "namedLogo": "nuget"}
     assert r.headers["cache-control"] == BADGE_CACHE
     assert r.headers["etag"].startswith('"') and len(r.headers["etag"]) == 66
     assert r.headers["content-type"].startswith("application/json")
@@ -180,27 +156,22 @@ def test_nuget_badge_latest_stable(base):
 
 def test_nuget_badge_304_on_if_none_match(base):
     r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json")
-    again = http(
-        "GET", base + "/badges/packages/nuget/Newtonsoft.Json", {"If-None-Match": f'"x", W/{r.headers["etag"]}'}
-    )
+    again = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json", {"If-None-Match": f'"x", W/{r.headers["etag"]}'})
     assert again.status == 304 and again.body == b""
     assert again.headers["etag"] == r.headers["etag"] and again.headers["cache-control"] == BADGE_CACHE
     star = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json", {"If-None-Match": "*"})
     assert star.status == 304
 
 
-@pytest.mark.parametrize(
-    "query,message,color",
-    [
-        ("prerelease=true", "14.0.0-preview.1", "orange"),
-        ("prerelease=TRUE", "14.0.0-preview.1", "orange"),
-        ("prerelease=yes", "13.0.3", "blue"),
-        ("version=%5B12.0%2C13.0.3%29", "13.0.1", "blue"),  # [12.0,13.0.3)
-        ("version=12.*", "12.0.3", "blue"),
-        ("version=%5B13.0.1%5D", "13.0.1", "blue"),
-        ("version=13.0.2-beta.1&prerelease=true", "14.0.0-preview.1", "orange"),
-    ],
-)
+@pytest.mark.parametrize("query,message,color", [
+    ("prerelease=true", "14.0.0-preview.1", "orange"),
+    ("prerelease=TRUE", "14.0.0-preview.1", "orange"),
+    ("prerelease=yes", "13.0.3", "blue"),
+    ("version=%5B12.0%2C13.0.3%29", "13.0.1", "blue"),  # [12.0,13.0.3)
+    ("version=12.*", "12.0.3", "blue"),
+    ("version=%5B13.0.1%5D", "13.0.1", "blue"),
+    ("version=13.0.2-beta.1&prerelease=true", "14.0.0-preview.1", "orange"),
+])
 def test_nuget_ranges_and_prerelease(base, query, message, color):
     r = http("GET", base + f"/badges/packages/nuget/newtonsoft.json?{query}")
     assert r.status == 200, r
@@ -250,13 +221,7 @@ def test_github_badge_follows_pagination(base, upstreams):
     _, github = upstreams
     r = http("GET", base + "/badges/packages/github/Acme/Acme.Lib")
     assert r.status == 200, r
-    assert r.json() == {
-        "schemaVersion": 1,
-        "label": "github",
-        "message": "2.0.0",
-        "color": "green",
-        "namedLogo": "github",
-    }
+    assert r.json() == {"schemaVersion": 1, "label": "github", "message": "2.0.0", "color": "green", "namedLogo": "github"}
     auth = [e["headers"].get("authorization") for e in github.state()["log"]]
     assert auth and all(a == f"Bearer {TOKEN}" for a in auth)
 
@@ -276,9 +241,7 @@ def test_ingest_signed_like_badgesmith_then_badge_and_redirect(base, tmp_path):
     body = tmp_path / "body.json"
     body.write_bytes(payload(passed=40, failed=2, skipped=1, url_html="https://ci.example/run/77"))
     url = base + f"/tests/results/linux/acme/widgets/{branch}"
-    out = subprocess.run(
-        [str(HERE / "sign_like_badgesmith.sh"), url, SECRET, str(body)], capture_output=True, text=True
-    )
+    out = subprocess.run([str(HERE / "sign_like_badgesmith.sh"), url, SECRET, str(body)], capture_output=True, text=True)
     assert out.stdout == "201", out.stderr
     created = json.loads(out.stderr)
     assert created["repository"] == f"acme/widgets/linux/{branch}"
@@ -294,14 +257,11 @@ def test_ingest_signed_like_badgesmith_then_badge_and_redirect(base, tmp_path):
     assert redirect.headers["cache-control"] == BADGE_CACHE and redirect.headers["etag"]
 
 
-@pytest.mark.parametrize(
-    "passed,failed,message,color",
-    [
-        (12, 0, "12 passed", "brightgreen"),
-        (3, 5, "5 failed", "red"),
-        (5, 5, "5 passed, 5 failed", "yellow"),
-    ],
-)
+@pytest.mark.parametrize("passed,failed,message,color", [
+    (12, 0, "12 passed", "brightgreen"),
+    (3, 5, "5 failed", "red"),
+    (5, 5, "5 passed, 5 failed", "yellow"),
+])
 def test_test_badge_colors(base, passed, failed, message, color):
     branch = fresh_branch()
     path = f"/tests/results/linux/acme/colors/{branch}"
@@ -347,10 +307,8 @@ def test_case_insensitive_and_encoded_branch(base):
     for url in ("/badges/tests/linux/acme/widgets/feature%2Fmixed", "/badges/tests/LINUX/Acme/WIDGETS/FEATURE%2FMIXED"):
         r = http("GET", base + url)
         assert r.status == 200 and r.json()["message"] == "7 passed", url
-    assert (
-        http("GET", base + "/tests/results/linux/acme/widgets/feature%2Fmixed").json()["repository"]
-        == "acme/widgets/linux/feature/mixed"
-    )
+    assert http("GET", base + "/tests/results/linux/acme/widgets/feature%2Fmixed").json()["repository"] == \
+        "acme/widgets/linux/feature/mixed"
 
 
 def test_replayed_nonce_is_rejected(base):
@@ -407,23 +365,13 @@ def test_signed_invalid_json_is_400(base, body):
     assert r.status == 400 and r.json()["error_details"][0]["error_code"] == "INVALID_JSON"
 
 
-@pytest.mark.parametrize(
-    "change,field",
-    [
-        ({"passed": -1}, "passed"),
-        ({"passed": "10"}, "passed"),
-        ({"failed": 1.5}, "failed"),
-        ({"skipped": True}, "skipped"),
-        ({"total": 99}, "total"),
-        ({"platform": "  "}, "platform"),
-        ({"url_html": "javascript:alert(1)"}, "url_html"),
-        ({"workflow_run_url": "/relative"}, "workflow_run_url"),
-        ({"timestamp": "soon"}, "timestamp"),
-        ({"commit": None}, "commit"),
-        ({"run_id": 5}, "run_id"),
-        ({"passed": 2**40, "total": 2**40}, "passed"),
-    ],
-)
+@pytest.mark.parametrize("change,field", [
+    ({"passed": -1}, "passed"), ({"passed": "10"}, "passed"), ({"failed": 1.5}, "failed"),
+    ({"skipped": True}, "skipped"), ({"total": 99}, "total"), ({"platform": "  "}, "platform"),
+    ({"url_html": "javascript:alert(1)"}, "url_html"), ({"workflow_run_url": "/relative"}, "workflow_run_url"),
+    ({"timestamp": "soon"}, "timestamp"), ({"commit": None}, "commit"), ({"run_id": 5}, "run_id"),
+    ({"passed": 2**40, "total": 2**40}, "passed"),
+])
 def test_invalid_payload_names_the_field(base, change, field):
     r = post(base, f"/tests/results/linux/acme/badpay/{fresh_branch()}", payload(**change))
     assert r.status == 400, r
@@ -457,18 +405,8 @@ def test_32_concurrent_requests_with_one_nonce_store_exactly_one(base):
 
 def test_no_5xx_under_garbage(base):
     cases = [
-        (
-            "POST",
-            "/tests/results/linux/acme/x/main",
-            {"X-Signature": "garbage", "X-Timestamp": now_iso(), "X-Nonce": "n"},
-            b"{}",
-        ),
-        (
-            "POST",
-            "/tests/results/linux/acme/x/main",
-            {"X-Signature": "sha256=zz", "X-Timestamp": "\u00e9t\u00e9".encode().decode("latin-1"), "X-Nonce": "n"},
-            b"{}",
-        ),
+        ("POST", "/tests/results/linux/acme/x/main", {"X-Signature": "garbage", "X-Timestamp": now_iso(), "X-Nonce": "n"}, b"{}"),
+        ("POST", "/tests/results/linux/acme/x/main", {"X-Signature": "sha256=zz", "X-Timestamp": "\u00e9t\u00e9".encode().decode("latin-1"), "X-Nonce": "n"}, b"{}"),
         ("GET", "/badges/tests/linux/acme/x/" + "a" * 3000, {}, None),
         ("GET", "/badges/packages/nuget/x?version=" + "%5B" * 500, {}, None),
         ("GET", "/badges/packages/nuget/%00", {}, None),
@@ -515,9 +453,7 @@ def test_badge_as_svg_by_suffix_and_accept(base):
 
 
 def test_svg_overrides_and_escaping(base):
-    r = http(
-        "GET", base + "/badges/packages/nuget/Newtonsoft.Json.svg?style=for-the-badge&label=%3Cb%3E%26&color=ff00aa"
-    )
+    r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json.svg?style=for-the-badge&label=%3Cb%3E%26&color=ff00aa")
     assert r.status == 200
     text = r.body.decode()
     ET.fromstring(r.body)  # still well-formed with markup in the label
@@ -542,13 +478,8 @@ def test_served_svg_equals_badge_makers(base, label, style):
     served = http("GET", base + f"/badges/packages/nuget/Newtonsoft.Json.svg?style={style}&label={quote(label)}")
     assert served.status == 200
     spec = {"label": label, "message": "13.0.3", "color": "blue", "style": style}
-    oracle = subprocess.run(
-        ["node", str(HERE.parent / "node" / "badge_oracle.mjs"), str(node_modules)],
-        input=json.dumps({"badges": [spec]}),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    oracle = subprocess.run(["node", str(HERE.parent / "node" / "badge_oracle.mjs"), str(node_modules)],
+                            input=json.dumps({"badges": [spec]}), capture_output=True, text=True, timeout=60)
     assert oracle.returncode == 0, oracle.stderr
     assert served.body.decode() == json.loads(oracle.stdout)["badges"][0]
 
@@ -570,24 +501,12 @@ def test_push_command_posts_junit_results(base, tmp_path):
         '<testcase name="a"/><testcase name="b"/><testcase name="c"><failure/></testcase>'
         '<testcase name="d"><skipped/></testcase></testsuite></testsuites>'
     )
-    env = {
-        "BADGES_URL": base,
-        "BADGES_SECRET": SECRET,
-        "GITHUB_REPOSITORY": "Acme/PushRepo",
-        "GITHUB_REF_NAME": branch,
-        "RUNNER_OS": "Linux",
-        "GITHUB_SHA": "deadbeef",
-        "GITHUB_RUN_ID": "42",
-        "GITHUB_SERVER_URL": "https://github.com",
-        "GITHUB_HEAD_REF": "",
-    }
+    env = {"BADGES_URL": base, "BADGES_SECRET": SECRET, "GITHUB_REPOSITORY": "Acme/PushRepo",
+           "GITHUB_REF_NAME": branch, "RUNNER_OS": "Linux", "GITHUB_SHA": "deadbeef", "GITHUB_RUN_ID": "42",
+           "GITHUB_SERVER_URL": "https://github.com", "GITHUB_HEAD_REF": ""}
     for version in ("1", "2"):
-        r = subprocess.run(
-            [sys.executable, "-m", "lambdasmith", "badges", "push", str(junit), "--signature-version", version],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **env},
-        )
+        r = subprocess.run([sys.executable, "-m", "lambdasmith", "badges", "push", str(junit), "--signature-version", version],
+                           capture_output=True, text=True, env={**os.environ, **env})
         if version == "1":
             assert r.returncode == 0, r.stderr
             assert SECRET not in r.stdout + r.stderr
@@ -595,12 +514,8 @@ def test_push_command_posts_junit_results(base, tmp_path):
             assert r.returncode == 0, r.stderr
     badge = http("GET", base + f"/badges/tests/linux/acme/pushrepo/{branch}").json()
     assert badge["message"] == "2 passed, 1 failed"
-    bad = subprocess.run(
-        [sys.executable, "-m", "lambdasmith", "badges", "push", str(junit)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env, "BADGES_SECRET": "wrong"},
-    )
+    bad = subprocess.run([sys.executable, "-m", "lambdasmith", "badges", "push", str(junit)], capture_output=True,
+                         text=True, env={**os.environ, **env, "BADGES_SECRET": "wrong"})
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
 
 

@@ -28,15 +28,9 @@ def outage(tmp_path_factory):
     """The Invoke API with items pointed at a DynamoDB endpoint that refuses every connection."""
     data = str(tmp_path_factory.mktemp("items-outage"))
     home = tmp_path_factory.mktemp("aws-home")
-    env = {
-        "LAMBDASMITH_TABLE_BACKEND": "dynamodb",
-        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{closed_port()}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"),
-        "LAMBDASMITH_ASYNC_RETRY_DELAY": "0.2",
-    }
+    env = {"LAMBDASMITH_TABLE_BACKEND": "dynamodb", "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{closed_port()}",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+           "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"), "LAMBDASMITH_ASYNC_RETRY_DELAY": "0.2"}
     served = Served(data, ["invoke"], env).start()
     yield served
     served.stop()

@@ -32,13 +32,9 @@ def server(aws_backend_env, tmp_path_factory):
     run = uuid.uuid4().hex[:8]
     env = {
         **aws_backend_env,
-        "LAMBDASMITH_TABLE_BACKEND": "dynamodb",
-        "LAMBDASMITH_SECRET_BACKEND": "ssm",
-        "LAMBDASMITH_QUEUE_BACKEND": "sqs",
-        "WARDROBE_TABLE": f"wardrobe-{run}",
-        "WARDROBE_SHARE_QUEUE": f"shares-{run}",
-        "WARDROBE_JWT_SECRET_NAME": f"wardrobe/jwt-{run}",
-        "WARDROBE_VISIBILITY_TIMEOUT": "2",
+        "LAMBDASMITH_TABLE_BACKEND": "dynamodb", "LAMBDASMITH_SECRET_BACKEND": "ssm", "LAMBDASMITH_QUEUE_BACKEND": "sqs",
+        "WARDROBE_TABLE": f"wardrobe-{run}", "WARDROBE_SHARE_QUEUE": f"shares-{run}",
+        "WARDROBE_JWT_SECRET_NAME": f"wardrobe/jwt-{run}", "WARDROBE_VISIBILITY_TIMEOUT": "2",
     }
     data = str(tmp_path_factory.mktemp("unused-data-dir"))
     r = lambdasmith("wardrobe", "create-tables", data_dir=data, env=env)

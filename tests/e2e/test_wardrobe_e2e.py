@@ -19,12 +19,8 @@ pytestmark = pytest.mark.e2e
 
 
 def lambdasmith(*args: str, data_dir: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "lambdasmith", *args, "--data-dir", data_dir],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
+    return subprocess.run([sys.executable, "-m", "lambdasmith", *args, "--data-dir", data_dir],
+                          capture_output=True, text=True, env={**os.environ, **(env or {})})
 
 
 def mint(server: Served, user: str) -> str:
@@ -41,6 +37,7 @@ def server(tmp_path_factory):
     served.stop()
 
 
+
 @pytest.fixture(scope="module")
 def api(server):
     return server.urls["wardrobe"]
@@ -53,16 +50,9 @@ def user(server):
 
 
 def item(item_id=None, **over):
-    body = {
-        "itemId": item_id or "i-" + uuid.uuid4().hex[:10],
-        "name": "Wool coat",
-        "category": "outerwear",
-        "season": "Winter",
-        "color": "navy",
-        "brand": "Acme",
-        "purchaseDate": "2025-10-01",
-        "imageUrl": "https://img.example/coat.png",
-    }
+    body = {"itemId": item_id or "i-" + uuid.uuid4().hex[:10], "name": "Wool coat", "category": "outerwear",
+            "season": "Winter", "color": "navy", "brand": "Acme", "purchaseDate": "2025-10-01",
+            "imageUrl": "https://img.example/coat.png"}
     body.update(over)
     return body
 
@@ -140,18 +130,8 @@ def test_auth_errors(api, server, user):
 
 
 def test_validation_lists_every_problem(api, user):
-    r = create(
-        api,
-        user,
-        {
-            "itemId": "",
-            "name": "x" * 201,
-            "season": "monsoon",
-            "imageUrl": "ftp://x",
-            "purchaseDate": "2025-13-01",
-            "color": 5,
-        },
-    )
+    r = create(api, user, {"itemId": "", "name": "x" * 201, "season": "monsoon", "imageUrl": "ftp://x",
+                           "purchaseDate": "2025-13-01", "color": 5})
     assert r.status == 400 and r.json()["error"] == "validation_failed"
     fields = {e["field"] for e in r.json()["errors"]}
     assert fields == {"itemId", "name", "category", "season", "imageUrl", "purchaseDate", "color"}

@@ -28,21 +28,13 @@ def out():
 @pytest.fixture
 def proc(tmp_path, out):
     config = ItemsConfig(data_dir=str(tmp_path))
-    return ItemsProcessor(
-        config,
-        open_store(config),
-        Logger("items", stream=out),
-        Metrics("LambdaProductionReadiness", "items", stream=out),
-    )
+    return ItemsProcessor(config, open_store(config), Logger("items", stream=out),
+                          Metrics("LambdaProductionReadiness", "items", stream=out))
 
 
 def ctx(request_id="req-1"):
-    return types.SimpleNamespace(
-        aws_request_id=request_id,
-        function_name="items",
-        memory_limit_in_mb=128,
-        invoked_function_arn="arn:aws:lambda:us-east-1:0:function:items",
-    )
+    return types.SimpleNamespace(aws_request_id=request_id, function_name="items", memory_limit_in_mb=128,
+                                 invoked_function_arn="arn:aws:lambda:us-east-1:0:function:items")
 
 
 def body(result):
@@ -80,11 +72,7 @@ def test_update_merges_fields(proc):
 def test_delete_then_delete_again_is_404(proc):
     item_id = create(proc)
     r = proc.handle({"action": "delete", "data": {"id": item_id}}, ctx("r-del"))
-    assert r["statusCode"] == 200 and body(r)["data"] == {
-        "id": item_id,
-        "status": "deleted",
-        "timestamp": body(r)["data"]["timestamp"],
-    }
+    assert r["statusCode"] == 200 and body(r)["data"] == {"id": item_id, "status": "deleted", "timestamp": body(r)["data"]["timestamp"]}
     assert proc.store.get(item_id) is None
     again = proc.handle({"action": "delete", "data": {"id": item_id}}, ctx("r-del-2"))
     assert again["statusCode"] == 404 and body(again)["success"] is False and item_id in body(again)["error"]
@@ -98,27 +86,24 @@ def test_update_of_a_missing_item_is_404(proc):
 # ---------------------------------------------------------------- client errors
 
 
-@pytest.mark.parametrize(
-    "event,needle",
-    [
-        ([1, 2], "JSON object"),
-        ("create", "JSON object"),
-        ({}, "action is required"),
-        ({"action": "archive", "data": {}}, "unknown action"),
-        ({"action": 5, "data": {}}, "unknown action"),
-        ({"action": "create"}, "data must be an object"),
-        ({"action": "create", "data": []}, "data must be an object"),
-        ({"action": "create", "data": {}}, "data.name is required"),
-        ({"action": "create", "data": {"name": "   "}}, "data.name is required"),
-        ({"action": "create", "data": {"name": 42}}, "data.name is required"),
-        ({"action": "create", "data": {"name": "x" * 201}}, "at most 200"),
-        ({"action": "create", "data": {"name": "x", "createdAt": "then"}}, "createdAt cannot be set"),
-        ({"action": "update", "data": {"name": "x"}}, "data.id is required"),
-        ({"action": "update", "data": {"id": ""}}, "data.id is required"),
-        ({"action": "delete", "data": {"id": 7}}, "data.id is required"),
-        ({"action": "create", "data": {"name": "big", "blob": "x" * 500_000}}, "item rejected"),
-    ],
-)
+@pytest.mark.parametrize("event,needle", [
+    ([1, 2], "JSON object"),
+    ("create", "JSON object"),
+    ({}, "action is required"),
+    ({"action": "archive", "data": {}}, "unknown action"),
+    ({"action": 5, "data": {}}, "unknown action"),
+    ({"action": "create"}, "data must be an object"),
+    ({"action": "create", "data": []}, "data must be an object"),
+    ({"action": "create", "data": {}}, "data.name is required"),
+    ({"action": "create", "data": {"name": "   "}}, "data.name is required"),
+    ({"action": "create", "data": {"name": 42}}, "data.name is required"),
+    ({"action": "create", "data": {"name": "x" * 201}}, "at most 200"),
+    ({"action": "create", "data": {"name": "x", "createdAt": "then"}}, "createdAt cannot be set"),
+    ({"action": "update", "data": {"name": "x"}}, "data.id is required"),
+    ({"action": "update", "data": {"id": ""}}, "data.id is required"),
+    ({"action": "delete", "data": {"id": 7}}, "data.id is required"),
+    ({"action": "create", "data": {"name": "big", "blob": "x" * 500_000}}, "item rejected"),
+])
 def test_client_errors_are_400_with_what_is_wrong(proc, event, needle):
     r = proc.handle(event, ctx())
     assert r["statusCode"] == 400, r
@@ -131,9 +116,7 @@ def test_client_errors_are_400_with_what_is_wrong(proc, event, needle):
 
 
 def test_correlation_id_from_header_or_field(proc, out):
-    r = proc.handle(
-        {"action": "create", "data": {"name": "a"}, "headers": {"x-correlation-id": "from-header"}}, ctx("r1")
-    )
+    r = proc.handle({"action": "create", "data": {"name": "a"}, "headers": {"x-correlation-id": "from-header"}}, ctx("r1"))
     assert r["headers"]["X-Correlation-ID"] == "from-header" and body(r)["correlationId"] == "from-header"
     r = proc.handle({"action": "create", "data": {"name": "b"}, "correlationId": "from-field"}, ctx("r2"))
     assert body(r)["correlationId"] == "from-field"
@@ -183,12 +166,8 @@ class BrokenTable:
 def test_unexpected_failure_is_raised_not_answered(tmp_path, out):
     from lambdasmith.items.store import ItemsStore
 
-    proc = ItemsProcessor(
-        ItemsConfig(data_dir=str(tmp_path)),
-        ItemsStore(BrokenTable(), 60),
-        Logger("items", stream=out),
-        Metrics("LambdaProductionReadiness", "items", stream=out),
-    )
+    proc = ItemsProcessor(ItemsConfig(data_dir=str(tmp_path)), ItemsStore(BrokenTable(), 60),
+                          Logger("items", stream=out), Metrics("LambdaProductionReadiness", "items", stream=out))
     with pytest.raises(ConnectionRefusedError):
         proc.handle({"action": "create", "data": {"name": "x"}}, ctx("boom"))
     lines = out.getvalue().splitlines()
@@ -218,12 +197,8 @@ def test_trace_id_reaches_the_logs(proc, out, monkeypatch):
 
 
 def invoke(*args, data_dir, stdin=None):
-    return subprocess.run(
-        [sys.executable, "-m", "lambdasmith", "invoke", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        input=stdin,
-    )
+    return subprocess.run([sys.executable, "-m", "lambdasmith", "invoke", *args, "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, input=stdin)
 
 
 def test_invoke_command_with_sample_events(tmp_path):
@@ -236,9 +211,7 @@ def test_invoke_command_with_sample_events(tmp_path):
     assert bad.returncode == 0 and json.loads(bad.stdout)["statusCode"] == 400
     health = invoke("badges", str(ROOT / "events" / "badges-health.json"), data_dir=tmp_path)
     assert json.loads(health.stdout)["statusCode"] == 200
-    worker = invoke(
-        "wardrobe-worker", "-", data_dir=tmp_path, stdin=(ROOT / "events" / "wardrobe-worker-share.json").read_text()
-    )
+    worker = invoke("wardrobe-worker", "-", data_dir=tmp_path, stdin=(ROOT / "events" / "wardrobe-worker-share.json").read_text())
     assert json.loads(worker.stdout) == {"batchItemFailures": []}
     api = invoke("wardrobe-api", str(ROOT / "events" / "wardrobe-api-unauthorized.json"), data_dir=tmp_path)
     assert json.loads(api.stdout)["statusCode"] == 401

@@ -1,5 +1,6 @@
 """lambdasmith.kit.b64url: unpadded base64url, one spelling per value."""
 
+
 import pytest
 
 

@@ -36,9 +36,7 @@ def test_hmac_is_not_imported_for_it():
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize(
-    "key,msg", [(b"", b""), (b"k", b"msg"), (b"k" * 64, b"x" * 1000), (b"long" * 40, "é✓".encode())]
-)
+@pytest.mark.parametrize("key,msg", [(b"", b""), (b"k", b"msg"), (b"k" * 64, b"x" * 1000), (b"long" * 40, "é✓".encode())])
 def test_builtin_digests_equal_hashlib_and_hmac(key, msg):
     import hashlib
     import hmac

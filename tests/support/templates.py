@@ -68,7 +68,7 @@ def resolve(value, template: dict, values: dict[str, str]):
         return f"name-of-{ref}"
 
     if isinstance(value, dict) and len(value) == 1:
-        ((fn, arg),) = value.items()
+        (fn, arg), = value.items()
         if fn == "Ref":
             return name_of(arg)
         if fn == "Fn::FindInMap":
@@ -159,31 +159,15 @@ print(json.dumps({"responses": out, "missing": missing,
 
 def event(method: str, path: str, query: str = "", headers: dict | None = None, body: str | None = None) -> dict:
     """An HTTP API payload 2.0 event, as the $default route delivers it."""
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": headers or {},
-        "body": body,
-        "isBase64Encoded": False,
-        "requestContext": {
-            "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
-            "requestId": "r1",
-            "stage": "$default",
-        },
-    }
+    return {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+            "headers": headers or {}, "body": body, "isBase64Encoded": False,
+            "requestContext": {"http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
+                               "requestId": "r1", "stage": "$default"}}
 
 
 def probe(code_dir: Path, events: list[tuple[str, dict]], env: dict[str, str]) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", PROBE, str(code_dir)],
-        input=json.dumps(events),
-        capture_output=True,
-        text=True,
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        timeout=120,
-    )
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, str(code_dir)], input=json.dumps(events),
+                          capture_output=True, text=True, env={"PATH": os.environ.get("PATH", ""), **env}, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 

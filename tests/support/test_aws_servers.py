@@ -226,13 +226,9 @@ def test_boto3_sqs_send_and_receive(moto_env: MotoServer) -> None:
     url = sqs.create_queue(QueueName=unique("q"))["QueueUrl"]
     assert url.startswith(sqs.meta.endpoint_url)
 
-    sent = sqs.send_message(
-        QueueUrl=url,
-        MessageBody="hello",
-        MessageAttributes={
-            "kind": {"DataType": "String", "StringValue": "greeting"},
-        },
-    )
+    sent = sqs.send_message(QueueUrl=url, MessageBody="hello", MessageAttributes={
+        "kind": {"DataType": "String", "StringValue": "greeting"},
+    })
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
 
     assert [(m["MessageId"], m["Body"]) for m in got["Messages"]] == [(sent["MessageId"], "hello")]
@@ -265,7 +261,9 @@ def test_moto_sqs_json_protocol_and_redrive_to_dead_letter_queue(moto_server: Mo
     dead = sqs("ReceiveMessage", {"QueueUrl": dlq_url})["Messages"]
     assert [(m["MessageId"], m["Body"]) for m in dead] == [(message_id, "poison")]
 
-    status, error = post_json(moto_server.endpoint, "AmazonSQS.GetQueueUrl", {"QueueName": unique("missing")}, "sqs")
+    status, error = post_json(
+        moto_server.endpoint, "AmazonSQS.GetQueueUrl", {"QueueName": unique("missing")}, "sqs"
+    )
     assert status == 400
     assert error["__type"].endswith("QueueDoesNotExist")
 

@@ -174,9 +174,8 @@ class FakeServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeServer:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name=type(self).__name__, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
+                                        name=type(self).__name__, daemon=True)
         self._thread.start()
         return self
 
@@ -226,10 +225,8 @@ class FakeServer:
                 "connections": self.connections,
                 "fail": self.fail,
                 "times": self.fail_times,
-                "log": [
-                    {"method": r.method, "path": r.path, "query": r.query, "headers": r.headers, "status": r.status}
-                    for r in self.log
-                ],
+                "log": [{"method": r.method, "path": r.path, "query": r.query, "headers": r.headers,
+                         "status": r.status} for r in self.log],
             }
 
     def configure(self, payload: dict[str, Any]) -> None:
@@ -302,12 +299,8 @@ class FakeServer:
         if self.gzip and reply.body and "gzip" in accepts.lower():
             names = {k.lower() for k, _ in reply.headers}
             if "content-encoding" not in names:
-                reply = Reply(
-                    reply.status,
-                    gzip.compress(reply.body),
-                    [*reply.headers, ("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")],
-                    reply.close,
-                )
+                reply = Reply(reply.status, gzip.compress(reply.body),
+                              [*reply.headers, ("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")], reply.close)
         return reply
 
 
@@ -361,11 +354,8 @@ class FakeNuGet(FakeServer):
         if versions is None:
             return Reply(404, b"<Error><Code>BlobNotFound</Code></Error>", [("Content-Type", "application/xml")])
         doc = {"versions": versions}
-        return json_reply(
-            200,
-            doc,
-            [("ETag", _strong_etag(doc)), ("Last-Modified", _http_date(modified)), ("Cache-Control", "max-age=120")],
-        )
+        return json_reply(200, doc, [("ETag", _strong_etag(doc)), ("Last-Modified", _http_date(modified)),
+                                     ("Cache-Control", "max-age=120")])
 
 
 class FakeGitHub(FakeServer):
@@ -377,26 +367,20 @@ class FakeGitHub(FakeServer):
     unknown package → 404. Each page has a weak ETag.
     """
 
-    def __init__(
-        self,
-        packages: dict[str, dict[str, list[str]]] | None = None,
-        tokens: dict[str, str] | None = None,
-        port: int = 0,
-    ) -> None:
+    def __init__(self, packages: dict[str, dict[str, list[str]]] | None = None,
+                 tokens: dict[str, str] | None = None, port: int = 0) -> None:
         super().__init__(port)
         self.packages: dict[str, dict[str, list[str]]] = {}
         self.tokens: dict[str, str] = {}
         self.org_ids: dict[str, int] = {}
         self.set_data(packages or {}, tokens or {})
 
-    def set_data(
-        self, packages: dict[str, dict[str, list[str]]] | None = None, tokens: dict[str, str] | None = None
-    ) -> None:
+    def set_data(self, packages: dict[str, dict[str, list[str]]] | None = None,
+                 tokens: dict[str, str] | None = None) -> None:
         with self.lock:
             if packages is not None:
-                self.packages = {
-                    org.lower(): {p.lower(): list(v) for p, v in pkgs.items()} for org, pkgs in packages.items()
-                }
+                self.packages = {org.lower(): {p.lower(): list(v) for p, v in pkgs.items()}
+                                 for org, pkgs in packages.items()}
             if tokens is not None:
                 self.tokens = {org.lower(): tok for org, tok in tokens.items()}
             for org in [*self.packages, *self.tokens]:
@@ -416,12 +400,8 @@ class FakeGitHub(FakeServer):
         if request.method not in ("GET", "HEAD"):
             return Reply(405, headers=[("Allow", "GET, HEAD")])
         parts = request.path.strip("/").split("/")
-        if (
-            len(parts) != 6
-            or parts[0] not in ("orgs", "organizations")
-            or parts[2:4] != ["packages", "nuget"]
-            or parts[5] != "versions"
-        ):
+        if len(parts) != 6 or parts[0] not in ("orgs", "organizations") or parts[2:4] != ["packages", "nuget"] \
+                or parts[5] != "versions":
             return self._error(404, "Not Found")
         with self.lock:
             if parts[0] == "orgs":
@@ -447,7 +427,7 @@ class FakeGitHub(FakeServer):
         except ValueError:
             return self._error(400, "Invalid pagination")
         pages = max(1, -(-len(versions) // per_page))
-        chunk = versions[(page - 1) * per_page : page * per_page]
+        chunk = versions[(page - 1) * per_page: page * per_page]
         pkg = parts[4].lower()
         first_id = 10_000 * org_id + (page - 1) * per_page
         entries = [
@@ -469,20 +449,16 @@ class FakeGitHub(FakeServer):
             links += [f'<{base}{page + 1}>; rel="next"', f'<{base}{pages}>; rel="last"']
         if page > 1:
             links += [f'<{base}{page - 1}>; rel="prev"', f'<{base}1>; rel="first"']
-        headers = [
-            ("ETag", "W/" + _strong_etag(entries)),
-            ("X-RateLimit-Remaining", "4999"),
-            ("Cache-Control", "private, max-age=60, s-maxage=60"),
-        ]
+        headers = [("ETag", "W/" + _strong_etag(entries)), ("X-RateLimit-Remaining", "4999"),
+                   ("Cache-Control", "private, max-age=60, s-maxage=60")]
         if links:
             headers.append(("Link", ", ".join(links)))
         return json_reply(200, entries, headers)
 
     @staticmethod
     def _error(status: int, message: str) -> Reply:
-        return json_reply(
-            status, {"message": message, "documentation_url": "https://docs.github.com/rest", "status": str(status)}
-        )
+        return json_reply(status, {"message": message, "documentation_url": "https://docs.github.com/rest",
+                                   "status": str(status)})
 
 
 # ------------------------------------------------------------------------------ subprocess mode
@@ -508,10 +484,7 @@ class FakeProcess:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.support.upstreams", kind, "--port", str(port), "--data", self._data_path],
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env=env,
+            stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
         )
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
@@ -544,22 +517,15 @@ class FakeProcess:
 def control(base_url: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
     """GET (no payload) or POST the control endpoint of a fake, in-process or not."""
     data = None if payload is None else json.dumps(payload).encode()
-    req = urllib.request.Request(
-        f"{base_url}/_control",
-        data=data,
-        method="GET" if data is None else "POST",
-        headers={"Content-Type": "application/json"},
-    )
+    req = urllib.request.Request(f"{base_url}/_control", data=data, method="GET" if data is None else "POST",
+                                 headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.support.upstreams",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = argparse.ArgumentParser(prog="python -m tests.support.upstreams", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("kind", choices=["nuget", "github"])
     parser.add_argument("--port", type=int, default=0)
     source = parser.add_mutually_exclusive_group()

@@ -18,9 +18,7 @@ def test_what_is_built_parses_back():
 
 def test_the_built_shape():
     body = build_share("u", "i", "r", timestamp="2026-01-02T03:04:05.678Z")
-    assert (
-        body == '{"type":"SHARE_ITEM","userId":"u","itemId":"i","timestamp":"2026-01-02T03:04:05.678Z","requestId":"r"}'
-    )
+    assert body == '{"type":"SHARE_ITEM","userId":"u","itemId":"i","timestamp":"2026-01-02T03:04:05.678Z","requestId":"r"}'
     assert json.loads(build_share("u", "i", "r"))["timestamp"].endswith("Z")
     assert SHARE_ITEM == "SHARE_ITEM"
 

@@ -75,11 +75,7 @@ class Env:
         self.data_dir = data_dir
         self.config = WardrobeConfig.from_env()
         assert self.config.data_dir == str(data_dir)
-        assert (self.config.share_queue, self.config.share_dlq, self.config.max_receive_count) == (
-            SHARE_QUEUE,
-            DLQ,
-            MAX_RECEIVES,
-        )
+        assert (self.config.share_queue, self.config.share_dlq, self.config.max_receive_count) == (SHARE_QUEUE, DLQ, MAX_RECEIVES)
         self.store = open_store(self.config)
         self.db = Database.open(data_dir / DB_FILE)
         self.clock = FakeClock()
@@ -333,9 +329,7 @@ class Procs:
         self.log_dir = log_dir
         self.started: list[tuple[subprocess.Popen[bytes], Path]] = []
 
-    def pump(
-        self, name: str, data_dir: Path, handler: str, visibility_s: int, extra_env: dict[str, str]
-    ) -> subprocess.Popen[bytes]:
+    def pump(self, name: str, data_dir: Path, handler: str, visibility_s: int, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if k not in ENV_KNOBS}
         env.update(LAMBDASMITH_DATA_DIR=str(data_dir), LAMBDASMITH_TABLE_BACKEND="sqlite",
                    LAMBDASMITH_QUEUE_BACKEND="sqlite", PYTHONUNBUFFERED="1", **extra_env)  # fmt: skip
@@ -389,16 +383,8 @@ def _lines(path: Path) -> list[str]:
         return []
 
 
-def test_a_pump_killed_mid_batch_and_restarted_loses_and_doubles_nothing(
-    env: Env, procs: Procs, tmp_path: Path
-) -> None:
-    shares = {
-        ("alice", "coat"): 7,
-        ("alice", "scarf"): 5,
-        ("alice", "hat"): 3,
-        ("bob", "boots"): 6,
-        ("bob", "jeans"): 4,
-    }
+def test_a_pump_killed_mid_batch_and_restarted_loses_and_doubles_nothing(env: Env, procs: Procs, tmp_path: Path) -> None:
+    shares = {("alice", "coat"): 7, ("alice", "scarf"): 5, ("alice", "hat"): 3, ("bob", "boots"): 6, ("bob", "jeans"): 4}
     sent = enqueue_shares(env, shares, open_share_queue(env.config))  # real time, as the pumps have
     assert len(sent) == 25
 

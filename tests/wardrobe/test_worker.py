@@ -38,11 +38,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WardrobeS
 
 
 def quiet_worker(store: WardrobeStore) -> ShareWorker:
-    return ShareWorker(
-        store,
-        Logger("wardrobe-worker", stream=io.StringIO()),
-        Metrics("Wdrbe", "wardrobe-worker", stream=io.StringIO()),
-    )
+    return ShareWorker(store, Logger("wardrobe-worker", stream=io.StringIO()), Metrics("Wdrbe", "wardrobe-worker", stream=io.StringIO()))
 
 
 def make_item(store: WardrobeStore, user: str, item_id: str) -> None:
@@ -197,9 +193,7 @@ def test_a_store_failure_fails_only_that_message(store: WardrobeStore) -> None:
             return store.apply_share(user, item, request_id)
 
     worker = ShareWorker(Flaky(), Logger("w", stream=io.StringIO()), Metrics("Wdrbe", "w", stream=io.StringIO()))  # type: ignore[arg-type]
-    result = worker.handle(
-        event(record("m1", share_body("alice", "coat", "r1")), record("m2", share_body("alice", "scarf", "r2")))
-    )
+    result = worker.handle(event(record("m1", share_body("alice", "coat", "r1")), record("m2", share_body("alice", "scarf", "r2"))))
     assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
     assert [store.get_item(i)["sharedCount"] for i in ("coat", "scarf")] == [1, 0]  # type: ignore[index]
 
@@ -253,20 +247,11 @@ def test_worker_metrics_are_printed_as_emf(store: WardrobeStore, capsys: pytest.
     assert doc["FailedRecords"] == 2
 
 
-def test_a_batch_without_failures_still_reports_zero_failed_records(
-    store: WardrobeStore, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_batch_without_failures_still_reports_zero_failed_records(store: WardrobeStore, capsys: pytest.CaptureFixture[str]) -> None:
     make_item(store, "alice", "coat")
-    ShareWorker(store, Logger("w"), Metrics("Wdrbe", "w")).handle(
-        event(record("m1", share_body("alice", "coat", "r1")))
-    )
+    ShareWorker(store, Logger("w"), Metrics("Wdrbe", "w")).handle(event(record("m1", share_body("alice", "coat", "r1"))))
     (doc,) = _emf(capsys.readouterr().out)
-    assert (doc["BatchSize"], doc["SuccessfulRecords"], doc["FailedRecords"], doc["ShareEventsProcessed"]) == (
-        1,
-        1,
-        0,
-        1,
-    )
+    assert (doc["BatchSize"], doc["SuccessfulRecords"], doc["FailedRecords"], doc["ShareEventsProcessed"]) == (1, 1, 0, 1)
     assert "ItemNotFound" not in doc
 
 
@@ -275,9 +260,7 @@ def test_a_batch_without_failures_still_reports_zero_failed_records(
 
 def test_sqs_record_is_shaped_as_lambda_delivers_it() -> None:
     body = share_body("alice", "coat", "r1")
-    msg = Message(
-        "0b8f6c1e-aaaa-4bbb-8ccc-000000000001", "receipt-1", body, {"type": "SHARE_ITEM"}, 2, 1_700_000_000.25
-    )
+    msg = Message("0b8f6c1e-aaaa-4bbb-8ccc-000000000001", "receipt-1", body, {"type": "SHARE_ITEM"}, 2, 1_700_000_000.25)
     rec = sqs_record(msg, "wardrobe-shares", "eu-west-1")
 
     assert set(rec) == {"messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody",
@@ -318,10 +301,7 @@ IDS = {"a", "b", "c"}
         ({}, set()),
         (None, set()),
         ({"batchItemFailures": [{"itemIdentifier": "b"}]}, {"b"}),
-        (
-            {"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "c"}, {"itemIdentifier": "a"}]},
-            {"a", "c"},
-        ),
+        ({"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "c"}, {"itemIdentifier": "a"}]}, {"a", "c"}),
         ({"batchItemFailures": [{"itemIdentifier": "zzz"}]}, None),  # unknown id
         ({"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "zzz"}]}, None),
         ({"batchItemFailures": [{"itemIdentifier": ""}]}, None),
@@ -344,3 +324,4 @@ def test_failed_ids(response: Any, expected: set[str] | None) -> None:
 def test_failed_ids_never_reports_ids_outside_the_batch() -> None:
     assert failed_ids({"batchItemFailures": [{"itemIdentifier": "a"}]}, set()) is None
     assert failed_ids({"batchItemFailures": [{"itemIdentifier": "a"}]}, {"a"}) == {"a"}
+

@@ -53,6 +53,7 @@ MAX_TOKEN_LENGTH = 8192
 """Longer tokens are refused before any parsing (a session token is a few hundred bytes)."""
 
 
+
 class InvalidToken(Exception):
     """The token is not acceptable; `message` (also `str(exc)`) is safe to show a client."""
 
@@ -222,7 +223,9 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict:
 
 def _json_object(data: bytes, what: str) -> dict:
     try:
-        value = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_object, parse_constant=_reject_constant)
+        value = json.loads(
+            data.decode("utf-8"), object_pairs_hook=_unique_object, parse_constant=_reject_constant
+        )
     except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError; deep nesting
         raise InvalidToken(f"token {what} is not valid JSON") from None
     if not isinstance(value, dict):

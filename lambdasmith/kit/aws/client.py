@@ -154,9 +154,7 @@ class JsonClient:
                 data = json.loads(resp.body) if resp.body.strip() else {}
             except ValueError:
                 data = {"message": resp.body[:200].decode("utf-8", "replace")}
-            err = errors.from_response(
-                resp.status, data if isinstance(data, dict) else {}, resp.header("x-amzn-query-error")
-            )
+            err = errors.from_response(resp.status, data if isinstance(data, dict) else {}, resp.header("x-amzn-query-error"))
             retry = err.code in errors.RETRYABLE or isinstance(err, errors.Throttled) or resp.status >= 500
             if not retry or attempt >= self.max_attempts:
                 raise err

@@ -66,13 +66,8 @@ THROTTLING = frozenset({
     "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
     "SlowDown", "EC2ThrottledException", "PriorRequestNotComplete",
 })  # fmt: skip
-RETRYABLE = THROTTLING | {
-    "TransactionConflictException",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "RequestTimeout",
-    "RequestTimeoutException",
-}
+RETRYABLE = THROTTLING | {"TransactionConflictException", "InternalServerError", "ServiceUnavailable",
+                          "RequestTimeout", "RequestTimeoutException"}
 
 _BY_CODE: dict[str, type[AwsError]] = {
     "ConditionalCheckFailedException": ConditionalCheckFailed,

@@ -55,17 +55,13 @@ class SecretsManagerSecrets:
         sid = self.secret_id(name)
         if current is None:
             try:
-                self.client.call(
-                    "CreateSecret", {"Name": sid, "SecretString": value, "ClientRequestToken": _request_token()}
-                )
+                self.client.call("CreateSecret", {"Name": sid, "SecretString": value, "ClientRequestToken": _request_token()})
                 return True
             except errors.AwsError as e:
                 # Created by someone else meanwhile, or it exists with a binary value only.
                 if e.code != "ResourceExistsException":
                     raise
-        self.client.call(
-            "PutSecretValue", {"SecretId": sid, "SecretString": value, "ClientRequestToken": _request_token()}
-        )
+        self.client.call("PutSecretValue", {"SecretId": sid, "SecretString": value, "ClientRequestToken": _request_token()})
         return True
 
     def delete(self, name: str) -> None:

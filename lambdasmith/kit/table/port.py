@@ -80,8 +80,8 @@ Item = dict  # a JSON-like dict: str, int, float, bool, None, list, dict values
 class Index(Record):
     """A global secondary index: items that carry both attributes appear in it."""
 
-    __slots__ = ("name", "pk", "sk")
-    __match_args__ = ("name", "pk", "sk")
+    __slots__ = ('name', 'pk', 'sk')
+    __match_args__ = ('name', 'pk', 'sk')
 
     name: str
     pk: str
@@ -91,9 +91,9 @@ class Index(Record):
 class TableSpec(Record):
     """What a service declares about one logical table; the physical name comes from config."""
 
-    __slots__ = ("name", "pk", "sk", "indexes", "ttl")
-    __match_args__ = ("name", "pk", "sk", "indexes", "ttl")
-    _defaults = {"pk": "PK", "sk": "SK", "indexes": (), "ttl": None}
+    __slots__ = ('name', 'pk', 'sk', 'indexes', 'ttl')
+    __match_args__ = ('name', 'pk', 'sk', 'indexes', 'ttl')
+    _defaults = {'pk': "PK", 'sk': "SK", 'indexes': (), 'ttl': None}
 
     name: str
     pk: str
@@ -137,8 +137,8 @@ class Exists(Record):
 class AttrEquals(Record):
     """The item exists and `attr` equals `value`."""
 
-    __slots__ = ("attr", "value")
-    __match_args__ = ("attr", "value")
+    __slots__ = ('attr', 'value')
+    __match_args__ = ('attr', 'value')
 
     attr: str
     value: Any
@@ -147,15 +147,15 @@ class AttrEquals(Record):
 class AttrAbsent(Record):
     """The attribute is missing (true when the item itself is missing)."""
 
-    __slots__ = ("attr",)
-    __match_args__ = ("attr",)
+    __slots__ = ('attr',)
+    __match_args__ = ('attr',)
 
     attr: str
 
 
 class AllOf(Record):
-    __slots__ = ("conditions",)
-    __match_args__ = ("conditions",)
+    __slots__ = ('conditions',)
+    __match_args__ = ('conditions',)
     conditions: tuple["Condition", ...]
 
 
@@ -202,8 +202,8 @@ class SortKey(Record):
     """A condition on the sort key of a query: `op` is one of
     `=`, `<`, `<=`, `>`, `>=`, `begins_with`, `between` (inclusive; `value` is then a pair)."""
 
-    __slots__ = ("op", "value")
-    __match_args__ = ("op", "value")
+    __slots__ = ('op', 'value')
+    __match_args__ = ('op', 'value')
 
     op: str
     value: Any
@@ -272,9 +272,9 @@ class Update(Record):
     as 0), `remove` deletes attributes. An attribute may appear in one clause only.
     """
 
-    __slots__ = ("set", "set_if_absent", "add", "remove")
-    __match_args__ = ("set", "set_if_absent", "add", "remove")
-    _defaults = {"set": dict, "set_if_absent": dict, "add": dict, "remove": ()}
+    __slots__ = ('set', 'set_if_absent', 'add', 'remove')
+    __match_args__ = ('set', 'set_if_absent', 'add', 'remove')
+    _defaults = {'set': dict, 'set_if_absent': dict, 'add': dict, 'remove': ()}
 
     set: dict[str, Any]
     set_if_absent: dict[str, Any]
@@ -297,33 +297,33 @@ class Update(Record):
 
 
 class Put(Record):
-    __slots__ = ("item", "condition")
-    __match_args__ = ("item", "condition")
-    _defaults = {"condition": None}
+    __slots__ = ('item', 'condition')
+    __match_args__ = ('item', 'condition')
+    _defaults = {'condition': None}
     item: Item
     condition: Condition | None
 
 
 class Patch(Record):
-    __slots__ = ("key", "update", "condition")
-    __match_args__ = ("key", "update", "condition")
-    _defaults = {"condition": None}
+    __slots__ = ('key', 'update', 'condition')
+    __match_args__ = ('key', 'update', 'condition')
+    _defaults = {'condition': None}
     key: Item
     update: Update
     condition: Condition | None
 
 
 class Delete(Record):
-    __slots__ = ("key", "condition")
-    __match_args__ = ("key", "condition")
-    _defaults = {"condition": None}
+    __slots__ = ('key', 'condition')
+    __match_args__ = ('key', 'condition')
+    _defaults = {'condition': None}
     key: Item
     condition: Condition | None
 
 
 class Check(Record):
-    __slots__ = ("key", "condition")
-    __match_args__ = ("key", "condition")
+    __slots__ = ('key', 'condition')
+    __match_args__ = ('key', 'condition')
     key: Item
     condition: Condition
 
@@ -331,16 +331,16 @@ class Check(Record):
 class Write(Record):
     """One operation of a transaction, on a named table."""
 
-    __slots__ = ("table", "op")
-    __match_args__ = ("table", "op")
+    __slots__ = ('table', 'op')
+    __match_args__ = ('table', 'op')
 
     table: "Table"
     op: Put | Patch | Delete | Check
 
 
 class Page(Record):
-    __slots__ = ("items", "cursor")
-    __match_args__ = ("items", "cursor")
+    __slots__ = ('items', 'cursor')
+    __match_args__ = ('items', 'cursor')
     items: list[Item]
     cursor: str | None  # opaque; pass back to continue, None when there is nothing more
 

@@ -241,7 +241,9 @@ class SqliteTable(Table):
                 " FROM table_items WHERE tbl = ? AND expires <= ?)",
                 (self.name, cutoff),
             )
-            cur = conn.execute("DELETE FROM table_items WHERE tbl = ? AND expires <= ?", (self.name, cutoff))
+            cur = conn.execute(
+                "DELETE FROM table_items WHERE tbl = ? AND expires <= ?", (self.name, cutoff)
+            )
             return cur.rowcount
 
     # ------------------------------------------------------------------------ internals
@@ -264,12 +266,15 @@ class SqliteTable(Table):
 
     def _store(self, conn: Any, pk: str, sk: str, item: Item, body: str) -> None:
         conn.execute(
-            "INSERT OR REPLACE INTO table_items (tbl, pk, sk, body, expires) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO table_items (tbl, pk, sk, body, expires)"
+            " VALUES (?, ?, ?, ?, ?)",
             (self.name, pk, sk, body, self._expires(item)),
         )
         if not self.spec.indexes:
             return
-        conn.execute("DELETE FROM table_gsi WHERE tbl = ? AND pk = ? AND sk = ?", (self.name, pk, sk))
+        conn.execute(
+            "DELETE FROM table_gsi WHERE tbl = ? AND pk = ? AND sk = ?", (self.name, pk, sk)
+        )
         entries = []
         for ix in self.spec.indexes:
             gpk, gsk = item.get(ix.pk), item.get(ix.sk)
@@ -279,9 +284,13 @@ class SqliteTable(Table):
             conn.executemany("INSERT INTO table_gsi VALUES (?, ?, ?, ?, ?, ?)", entries)
 
     def _remove(self, conn: Any, pk: str, sk: str) -> None:
-        conn.execute("DELETE FROM table_items WHERE tbl = ? AND pk = ? AND sk = ?", (self.name, pk, sk))
+        conn.execute(
+            "DELETE FROM table_items WHERE tbl = ? AND pk = ? AND sk = ?", (self.name, pk, sk)
+        )
         if self.spec.indexes:
-            conn.execute("DELETE FROM table_gsi WHERE tbl = ? AND pk = ? AND sk = ?", (self.name, pk, sk))
+            conn.execute(
+                "DELETE FROM table_gsi WHERE tbl = ? AND pk = ? AND sk = ?", (self.name, pk, sk)
+            )
 
     def _expires(self, item: Item) -> float | None:
         # Mirrors TableSpec.expired: only a number (not a bool) in the TTL attribute counts.

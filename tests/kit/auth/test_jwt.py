@@ -30,9 +30,8 @@ def b64url_decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
-def hand_sign(
-    header: bytes | dict, payload: bytes | dict | list, secret: str | bytes = SECRET, digest=hashlib.sha256
-) -> str:
+def hand_sign(header: bytes | dict, payload: bytes | dict | list, secret: str | bytes = SECRET,
+              digest=hashlib.sha256) -> str:
     """A token built without either implementation: raw JSON bytes in, stdlib HMAC signature."""
     if not isinstance(header, bytes):
         header = json.dumps(header, separators=(",", ":")).encode()
@@ -50,15 +49,8 @@ def resign(token: str, secret: str | bytes = SECRET) -> str:
 
 
 GOOD_HEADER = {"alg": "HS256", "typ": "JWT"}
-GOOD_CLAIMS = {
-    "sub": "user-1",
-    "exp": NOW + 3600,
-    "iat": NOW,
-    "nbf": NOW,
-    "iss": "https://issuer.example",
-    "aud": "api",
-    "name": "Zoë 🚀",
-}
+GOOD_CLAIMS = {"sub": "user-1", "exp": NOW + 3600, "iat": NOW, "nbf": NOW, "iss": "https://issuer.example",
+               "aud": "api", "name": "Zoë 🚀"}
 
 
 # -- interoperability with PyJWT -------------------------------------------------------------------
@@ -66,18 +58,13 @@ GOOD_CLAIMS = {
 INTEROP_CASES = [
     pytest.param({"sub": "u1", "exp": NOW + 60}, SECRET, {}, id="exp-only"),
     pytest.param({"sub": "u1", "exp": NOW + 60, "nbf": NOW - 5, "iat": NOW - 5}, SECRET, {}, id="exp-nbf-iat"),
-    pytest.param(
-        {"exp": NOW + 60, "iss": "https://issuer.example"}, SECRET, {"issuer": "https://issuer.example"}, id="iss"
-    ),
+    pytest.param({"exp": NOW + 60, "iss": "https://issuer.example"}, SECRET, {"issuer": "https://issuer.example"},
+                 id="iss"),
     pytest.param({"exp": NOW + 60, "aud": "api"}, SECRET, {"audience": "api"}, id="aud-string"),
     pytest.param({"exp": NOW + 60, "aud": ["web", "api"]}, SECRET, {"audience": "api"}, id="aud-list"),
     pytest.param({"exp": NOW + 60.5, "sub": "u1"}, BYTES_SECRET, {}, id="bytes-secret-float-exp"),
-    pytest.param(
-        {"exp": NOW + 60, "name": "Zoë 🚀", "sub": "ユーザー", "tags": ["ä", {"ö": None}]},
-        "sécret-ünïcode-key-0123456789-abcdef",
-        {},
-        id="unicode-claims-and-secret",
-    ),
+    pytest.param({"exp": NOW + 60, "name": "Zoë 🚀", "sub": "ユーザー", "tags": ["ä", {"ö": None}]},
+                 "sécret-ünïcode-key-0123456789-abcdef", {}, id="unicode-claims-and-secret"),
 ]
 
 
@@ -95,18 +82,16 @@ def test_our_tokens_decode_with_pyjwt(claims, secret, checks):
     assert got == claims
 
 
-@pytest.mark.parametrize(
-    ("claims", "headers"),
-    [
-        ({"sub": "u1", "exp": NOW + 60}, None),
-        ({"exp": NOW + 60, "name": "Zoë 🚀", "nested": {"b": [1, 2.5, True, None], "a": "x"}}, None),
-        ({"z": 1, "a": 2, "exp": NOW}, {"kid": "key-2024"}),
-        ({"exp": NOW}, {"kid": "k1", "x-custom": ["a", "b"], "typ": "JWT"}),
-    ],
-)
+@pytest.mark.parametrize(("claims", "headers"), [
+    ({"sub": "u1", "exp": NOW + 60}, None),
+    ({"exp": NOW + 60, "name": "Zoë 🚀", "nested": {"b": [1, 2.5, True, None], "a": "x"}}, None),
+    ({"z": 1, "a": 2, "exp": NOW}, {"kid": "key-2024"}),
+    ({"exp": NOW}, {"kid": "k1", "x-custom": ["a", "b"], "typ": "JWT"}),
+])
 @pytest.mark.parametrize("secret", [SECRET, BYTES_SECRET])
 def test_our_tokens_are_byte_for_byte_pyjwts(claims, headers, secret):
-    assert encode(claims, secret, headers=headers) == pyjwt.encode(claims, secret, algorithm="HS256", headers=headers)
+    assert encode(claims, secret, headers=headers) == pyjwt.encode(claims, secret, algorithm="HS256",
+                                                                    headers=headers)
 
 
 def test_a_token_without_typ_interoperates():
@@ -127,7 +112,6 @@ def test_header_and_claims_are_compact_json():
 
 # -- tampering -------------------------------------------------------------------------------------
 
-
 def good_token(**extra) -> str:
     return encode({**GOOD_CLAIMS, **extra}, SECRET)
 
@@ -145,7 +129,7 @@ def test_every_character_replaced_is_refused():
             continue
         for step in (1, 32):  # a neighbour (often only low bits differ) and a far character
             other = ALPHABET[(ALPHABET.index(ch) + step) % 64]
-            tampered = token[:i] + other + token[i + 1 :]
+            tampered = token[:i] + other + token[i + 1:]
             with pytest.raises(InvalidToken):
                 decode(tampered, SECRET, now=NOW)
 
@@ -158,7 +142,7 @@ def test_every_decoded_byte_flipped_is_refused():
         raw = b64url_decode(segment)
         for i in range(len(raw)):
             for bit in (0x01, 0x80):
-                flipped = raw[:i] + bytes([raw[i] ^ bit]) + raw[i + 1 :]
+                flipped = raw[:i] + bytes([raw[i] ^ bit]) + raw[i + 1:]
                 tampered = ".".join(b64url(flipped) if k == s else seg for k, seg in enumerate(segments))
                 with pytest.raises(InvalidToken):
                     decode(tampered, SECRET, now=NOW)
@@ -193,34 +177,13 @@ def test_stripped_or_truncated_signature_is_refused():
 @pytest.fixture
 def no_signature_work(monkeypatch):
     """Makes any HMAC computation in the module fail the test."""
-
     def forbidden(key, msg):
         raise AssertionError("signature work done for a token whose algorithm was already wrong")
-
     monkeypatch.setattr(ourjwt, "hmac_sha256", forbidden)
 
 
-@pytest.mark.parametrize(
-    "alg",
-    [
-        "none",
-        "None",
-        "NONE",
-        "nOnE",
-        "hs256",
-        "HS384",
-        "HS512",
-        "RS256",
-        "ES256",
-        "PS256",
-        "EdDSA",
-        "",
-        "HS256 ",
-        None,
-        256,
-        ["HS256"],
-    ],
-)
+@pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE", "hs256", "HS384", "HS512", "RS256", "ES256",
+                                 "PS256", "EdDSA", "", "HS256 ", None, 256, ["HS256"]])
 def test_any_other_alg_is_refused_before_signature_work(alg, no_signature_work):
     header = {"typ": "JWT"} if alg is None else {"alg": alg, "typ": "JWT"}
     head = b64url(json.dumps(header).encode())
@@ -248,9 +211,8 @@ def rsa_public_pem():
     serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
     rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    public = private.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
     return private, public
 
 
@@ -261,10 +223,8 @@ def test_a_real_rs256_token_is_refused_even_with_the_public_key_as_secret(rsa_pu
         decode(token, public, now=NOW)
 
 
-PUBLIC_KEY_TEXT = (
-    "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n"
-    "4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u\n-----END PUBLIC KEY-----\n"
-)
+PUBLIC_KEY_TEXT = ("-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n"
+                   "4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u\n-----END PUBLIC KEY-----\n")
 
 
 def test_rs_hs_key_confusion_is_refused():
@@ -284,23 +244,11 @@ def test_hand_built_tokens_decode_when_well_formed():
     assert decode(hand_sign(GOOD_HEADER, {"exp": NOW + 1}), SECRET, now=NOW) == {"exp": NOW + 1}
 
 
-@pytest.mark.parametrize(
-    "header",
-    [
-        b"[]",
-        b'"HS256"',
-        b"null",
-        b"{",
-        b"",
-        b'{"alg":"HS256"} x',
-        b'\xef\xbb\xbf{"alg":"HS256"}',
-        b'{"alg":"HS256","alg":"HS256"}',
-        b'{"alg":"none","alg":"HS256"}',
-        b'{"alg":"HS256","typ":"JWT","typ":"JWT"}',
-        '{"alg":"HS256"}'.encode("utf-16"),
-        b'{"alg":"HS256","x":"\xff"}',
-    ],
-)
+@pytest.mark.parametrize("header", [
+    b"[]", b'"HS256"', b"null", b"{", b"", b'{"alg":"HS256"} x', b"\xef\xbb\xbf{\"alg\":\"HS256\"}",
+    b'{"alg":"HS256","alg":"HS256"}', b'{"alg":"none","alg":"HS256"}', b'{"alg":"HS256","typ":"JWT","typ":"JWT"}',
+    '{"alg":"HS256"}'.encode("utf-16"), b'{"alg":"HS256","x":"\xff"}',
+])
 def test_header_that_is_not_one_json_object_is_refused(header):
     with pytest.raises(InvalidToken, match="header"):
         decode(hand_sign(header, {"exp": NOW + 60}), SECRET, now=NOW)
@@ -329,26 +277,11 @@ def test_other_header_fields_are_allowed():
     assert decode(token, SECRET, now=NOW) == {"exp": NOW + 60}
 
 
-@pytest.mark.parametrize(
-    "payload",
-    [
-        b"[]",
-        b'[{"exp":1800000000}]',
-        b'"claims"',
-        b"1800000000",
-        b"null",
-        b"",
-        b"{",
-        b'{"exp":1800000000}{}',
-        b'{"sub":"a","sub":"b","exp":1800000000}',
-        b'{"exp":NaN}',
-        b'{"exp":Infinity}',
-        b'{"exp":-Infinity}',
-        b'{"exp":1800000000,"n":"\xc3"}',
-        '{"exp":1800000000}'.encode("utf-16"),
-        b'{"exp":1800000000,"a":' + b"[" * 2500 + b"]" * 2500 + b"}",
-    ],
-)
+@pytest.mark.parametrize("payload", [
+    b"[]", b'[{"exp":1800000000}]', b'"claims"', b"1800000000", b"null", b"", b"{", b'{"exp":1800000000}{}',
+    b'{"sub":"a","sub":"b","exp":1800000000}', b'{"exp":NaN}', b'{"exp":Infinity}', b'{"exp":-Infinity}',
+    b'{"exp":1800000000,"n":"\xc3"}', '{"exp":1800000000}'.encode("utf-16"), b'{"exp":1800000000,"a":' + b"[" * 2500 + b"]" * 2500 + b"}",
+])
 def test_payload_that_is_not_one_json_object_is_refused(payload):
     with pytest.raises(InvalidToken, match="payload"):
         decode(hand_sign(GOOD_HEADER, payload), SECRET, now=NOW)
@@ -357,18 +290,8 @@ def test_payload_that_is_not_one_json_object_is_refused(payload):
 def test_extra_or_missing_segments_are_refused():
     token = good_token()
     head, body, sig = token.split(".")
-    for bad in (
-        token + ".",
-        token + "." + sig,
-        f"{head}.{body}.{sig}.{sig}",
-        f"{head}.{sig}",
-        head,
-        "",
-        "..",
-        "...",
-        f".{body}.{sig}",
-        f"{head}..{sig}",
-    ):
+    for bad in (token + ".", token + "." + sig, f"{head}.{body}.{sig}.{sig}", f"{head}.{sig}", head, "", "..",
+                "...", f".{body}.{sig}", f"{head}..{sig}"):
         with pytest.raises(InvalidToken):
             decode(bad, SECRET, now=NOW)
 
@@ -384,22 +307,11 @@ def test_padding_is_refused():
                 decode(padded, SECRET, now=NOW)
 
 
-@pytest.mark.parametrize(
-    "mangle",
-    [
-        lambda t: " " + t,
-        lambda t: t + " ",
-        lambda t: t + "\n",
-        lambda t: "\t" + t,
-        lambda t: "Bearer " + t,
-        lambda t: t[:10] + " " + t[10:],
-        lambda t: t[:10] + "\n" + t[10:],
-        lambda t: t.replace("-", "+").replace("_", "/"),
-        lambda t: t[:5] + "é" + t[6:],
-        lambda t: t[:5] + "\0" + t[6:],
-        lambda t: t[:5] + "\u0410" + t[6:],
-    ],
-)
+@pytest.mark.parametrize("mangle", [
+    lambda t: " " + t, lambda t: t + " ", lambda t: t + "\n", lambda t: "\t" + t, lambda t: "Bearer " + t,
+    lambda t: t[:10] + " " + t[10:], lambda t: t[:10] + "\n" + t[10:], lambda t: t.replace("-", "+").replace("_", "/"),
+    lambda t: t[:5] + "é" + t[6:], lambda t: t[:5] + "\0" + t[6:], lambda t: t[:5] + "\u0410" + t[6:],
+])
 def test_whitespace_and_foreign_characters_are_refused(mangle):
     token = encode({"exp": NOW + 60, "k": "~~~???>>>"}, SECRET)  # JSON whose base64 has '-' and '_'
     assert "-" in token or "_" in token
@@ -425,7 +337,6 @@ def test_a_token_that_is_not_a_string_is_refused(token):
 
 
 # -- time claims (now and leeway injected) ---------------------------------------------------------
-
 
 def test_expiry_within_leeway_is_accepted_and_beyond_is_refused():
     token = encode({"exp": NOW - 100}, SECRET)
@@ -511,7 +422,6 @@ def test_negative_leeway_is_a_programming_error():
 
 # -- issuer and audience ---------------------------------------------------------------------------
 
-
 def test_issuer_must_match_when_configured():
     token = good_token()
     assert decode(token, SECRET, now=NOW, issuer="https://issuer.example")
@@ -523,19 +433,10 @@ def test_issuer_must_match_when_configured():
     assert decode(token, SECRET, now=NOW)  # not configured: not checked
 
 
-@pytest.mark.parametrize(
-    ("aud", "accepted"),
-    [
-        ("api", True),
-        (["web", "api"], True),
-        (["api"], True),
-        ("web", False),
-        (["web", "admin"], False),
-        ([], False),
-        ("API", False),
-        (["apiX"], False),
-    ],
-)
+@pytest.mark.parametrize(("aud", "accepted"), [
+    ("api", True), (["web", "api"], True), (["api"], True),
+    ("web", False), (["web", "admin"], False), ([], False), ("API", False), (["apiX"], False),
+])
 def test_audience_must_be_contained_when_configured(aud, accepted):
     token = encode({"exp": NOW + 60, "aud": aud}, SECRET)
     if accepted:
@@ -566,7 +467,6 @@ def test_malformed_audience_claim_is_refused(aud, audience):
 
 
 # -- encode's own contract -------------------------------------------------------------------------
-
 
 @pytest.mark.parametrize("headers", [{"alg": "none"}, {"alg": "HS512"}, {"typ": "at+jwt"}, {"crit": ["exp"]}])
 def test_encode_refuses_headers_decode_would_refuse(headers):
@@ -602,20 +502,16 @@ def test_messages_are_user_facing():
 
 # -- user_id ---------------------------------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
-    ("claims", "expected"),
-    [
-        ({"sub": "u1", "userId": "u2"}, "u1"),
-        ({"userId": "u2"}, "u2"),
-        ({"sub": "", "userId": "u2"}, "u2"),
-        ({"sub": 42, "userId": "u2"}, "u2"),
-        ({"sub": None, "userId": "u2"}, "u2"),
-        ({"sub": "", "userId": ""}, None),
-        ({"sub": ["u1"], "userId": 7}, None),
-        ({}, None),
-    ],
-)
+@pytest.mark.parametrize(("claims", "expected"), [
+    ({"sub": "u1", "userId": "u2"}, "u1"),
+    ({"userId": "u2"}, "u2"),
+    ({"sub": "", "userId": "u2"}, "u2"),
+    ({"sub": 42, "userId": "u2"}, "u2"),
+    ({"sub": None, "userId": "u2"}, "u2"),
+    ({"sub": "", "userId": ""}, None),
+    ({"sub": ["u1"], "userId": 7}, None),
+    ({}, None),
+])
 def test_user_id_is_sub_then_user_id(claims, expected):
     assert user_id(claims) == expected
 
@@ -627,15 +523,11 @@ def test_user_id_from_a_decoded_pyjwt_token():
 
 # -- cold start ------------------------------------------------------------------------------------
 
-
 def test_import_loads_neither_openssl_nor_typing():
-    probe = (
-        "import sys; import lambdasmith.kit.auth.jwt as j; "
-        "t = j.encode({'exp': 2e9}, 'k'); j.decode(t, 'k', now=0); "
-        "print(' '.join(sorted(sys.modules)))"
-    )
-    loaded = set(
-        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
-    )
+    probe = ("import sys; import lambdasmith.kit.auth.jwt as j; "
+             "t = j.encode({'exp': 2e9}, 'k'); j.decode(t, 'k', now=0); "
+             "print(' '.join(sorted(sys.modules)))")
+    loaded = set(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                check=True).stdout.split())
     assert "lambdasmith.kit.auth.jwt" in loaded
     assert not {"hashlib", "_hashlib", "hmac", "ssl", "typing", "dataclasses", "base64"} & loaded

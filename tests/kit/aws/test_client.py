@@ -70,15 +70,8 @@ class Fixed:
 
 def client(server, service=DYNAMODB, **kw):
     sleeps = []
-    c = JsonClient(
-        service,
-        region="us-east-1",
-        endpoint=server.url,
-        credentials=Fixed(Credentials("AK", "SK", "TOK")),
-        sleep=sleeps.append,
-        rng=lambda: 1.0,
-        **kw,
-    )
+    c = JsonClient(service, region="us-east-1", endpoint=server.url, credentials=Fixed(Credentials("AK", "SK", "TOK")),
+                   sleep=sleeps.append, rng=lambda: 1.0, **kw)
     return c, sleeps
 
 
@@ -107,18 +100,8 @@ def test_json_1_1_services():
 
 
 def test_conditional_check_failed_is_typed_and_not_retried():
-    s = Scripted(
-        [
-            (
-                400,
-                {
-                    "__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
-                    "message": "The conditional request failed",
-                },
-                None,
-            )
-        ]
-    )
+    s = Scripted([(400, {"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+                         "message": "The conditional request failed"}, None)])
     c, sleeps = client(s)
     with pytest.raises(errors.ConditionalCheckFailed) as e:
         c.call("PutItem", {})
@@ -127,11 +110,8 @@ def test_conditional_check_failed_is_typed_and_not_retried():
 
 
 def test_transaction_canceled_carries_reasons():
-    body = {
-        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-        "Message": "cancelled",
-        "CancellationReasons": [{"Code": "None"}, {"Code": "ConditionalCheckFailed", "Message": "x"}],
-    }
+    body = {"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException", "Message": "cancelled",
+            "CancellationReasons": [{"Code": "None"}, {"Code": "ConditionalCheckFailed", "Message": "x"}]}
     s = Scripted([(400, body, None)])
     c, _ = client(s)
     with pytest.raises(errors.TransactionCanceled) as e:
@@ -141,14 +121,12 @@ def test_transaction_canceled_carries_reasons():
 
 
 def test_throttling_and_5xx_are_retried_with_backoff():
-    s = Scripted(
-        [
-            (400, {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}, None),
-            (500, {"__type": "InternalServerError"}, None),
-            (503, b"<html>busy</html>", None),
-            (200, {"ok": True}, None),
-        ]
-    )
+    s = Scripted([
+        (400, {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}, None),
+        (500, {"__type": "InternalServerError"}, None),
+        (503, b"<html>busy</html>", None),
+        (200, {"ok": True}, None),
+    ])
     c, sleeps = client(s, max_attempts=4)
     assert c.call("Query", {}) == {"ok": True}
     assert sleeps == [0.05, 0.1, 0.2]  # full jitter with rng=1.0: base * 2**n
@@ -166,15 +144,8 @@ def test_retries_run_out():
 
 
 def test_sqs_query_compatible_error_maps_to_resource_not_found():
-    s = Scripted(
-        [
-            (
-                400,
-                {"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": "nope"},
-                {"x-amzn-query-error": "AWS.SimpleQueueService.NonExistentQueue;Sender"},
-            )
-        ]
-    )
+    s = Scripted([(400, {"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": "nope"},
+                   {"x-amzn-query-error": "AWS.SimpleQueueService.NonExistentQueue;Sender"})])
     c, _ = client(s, SQS)
     with pytest.raises(errors.ResourceNotFound):
         c.call("GetQueueUrl", {"QueueName": "q"})
@@ -191,14 +162,8 @@ def test_unknown_error_is_generic_aws_error():
 
 
 def test_connection_refused_is_retried_then_raised():
-    c = JsonClient(
-        DYNAMODB,
-        region="us-east-1",
-        endpoint="http://127.0.0.1:9",
-        credentials=Fixed(Credentials("a", "b")),
-        sleep=lambda s: None,
-        max_attempts=2,
-    )
+    c = JsonClient(DYNAMODB, region="us-east-1", endpoint="http://127.0.0.1:9", credentials=Fixed(Credentials("a", "b")),
+                   sleep=lambda s: None, max_attempts=2)
     with pytest.raises(OSError):
         c.call("ListTables", {})
 
@@ -224,40 +189,20 @@ def test_env_credentials_with_session_token():
 
 
 def test_container_credentials_full_uri_with_token_file(tmp_path):
-    s = Scripted(
-        [
-            (
-                200,
-                {"AccessKeyId": "CAK", "SecretAccessKey": "CSK", "Token": "CT", "Expiration": "2099-01-01T00:00:00Z"},
-                None,
-            )
-        ]
-    )
+    s = Scripted([(200, {"AccessKeyId": "CAK", "SecretAccessKey": "CSK", "Token": "CT",
+                         "Expiration": "2099-01-01T00:00:00Z"}, None)])
     token = tmp_path / "tok"
     token.write_text("secret-token\n")
-    c = from_container(
-        {"AWS_CONTAINER_CREDENTIALS_FULL_URI": s.url + "/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token)}
-    )
+    c = from_container({"AWS_CONTAINER_CREDENTIALS_FULL_URI": s.url + "/creds",
+                        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token)})
     assert (c.access_key, c.secret_key, c.token) == ("CAK", "CSK", "CT") and c.expires > 4e9
     assert s.requests[0][1] == "/creds" and s.requests[0][2]["Authorization"] == "secret-token"
     s.close()
 
 
 def test_temporary_credentials_refresh_before_expiry():
-    s = Scripted(
-        [
-            (
-                200,
-                {"AccessKeyId": "A1", "SecretAccessKey": "S", "Token": "T", "Expiration": "2030-01-01T00:00:00Z"},
-                None,
-            ),
-            (
-                200,
-                {"AccessKeyId": "A2", "SecretAccessKey": "S", "Token": "T", "Expiration": "2030-01-01T06:00:00Z"},
-                None,
-            ),
-        ]
-    )
+    s = Scripted([(200, {"AccessKeyId": "A1", "SecretAccessKey": "S", "Token": "T", "Expiration": "2030-01-01T00:00:00Z"}, None),
+                  (200, {"AccessKeyId": "A2", "SecretAccessKey": "S", "Token": "T", "Expiration": "2030-01-01T06:00:00Z"}, None)])
     clock = [1893456000 - 3600.0]  # one hour before the first expiry
     p = CredentialProvider({"AWS_CONTAINER_CREDENTIALS_FULL_URI": s.url}, clock=lambda: clock[0])
     assert p.get().access_key == "A1"
@@ -269,14 +214,10 @@ def test_temporary_credentials_refresh_before_expiry():
 
 def test_shared_credentials_file_and_profile(tmp_path):
     f = tmp_path / "credentials"
-    f.write_text(
-        "[default]\naws_access_key_id = D\naws_secret_access_key = DS\n\n[dev]\naws_access_key_id = V\n"
-        "aws_secret_access_key = VS\naws_session_token = VT\n"
-    )
+    f.write_text("[default]\naws_access_key_id = D\naws_secret_access_key = DS\n\n[dev]\naws_access_key_id = V\n"
+                 "aws_secret_access_key = VS\naws_session_token = VT\n")
     assert from_shared_file({"AWS_SHARED_CREDENTIALS_FILE": str(f)}) == Credentials("D", "DS")
-    assert from_shared_file({"AWS_SHARED_CREDENTIALS_FILE": str(f), "AWS_PROFILE": "dev"}) == Credentials(
-        "V", "VS", "VT"
-    )
+    assert from_shared_file({"AWS_SHARED_CREDENTIALS_FILE": str(f), "AWS_PROFILE": "dev"}) == Credentials("V", "VS", "VT")
     assert from_shared_file({"AWS_SHARED_CREDENTIALS_FILE": str(f), "AWS_PROFILE": "nope"}) is None
 
 

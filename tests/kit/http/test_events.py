@@ -19,13 +19,8 @@ def v1_event(method="GET", path="/", headers=None, body=None, b64=False, query=N
         "queryStringParameters": query,
         "multiValueQueryStringParameters": mquery,
         "pathParameters": None,
-        "requestContext": {
-            "resourcePath": "/{proxy+}",
-            "httpMethod": method,
-            "requestId": "rid-1",
-            "stage": "prod",
-            "identity": {"sourceIp": "10.0.0.9", "userAgent": "ua"},
-        },
+        "requestContext": {"resourcePath": "/{proxy+}", "httpMethod": method, "requestId": "rid-1",
+                           "stage": "prod", "identity": {"sourceIp": "10.0.0.9", "userAgent": "ua"}},
         "body": body,
         "isBase64Encoded": b64,
     }
@@ -35,14 +30,8 @@ def v1_event(method="GET", path="/", headers=None, body=None, b64=False, query=N
 
 
 def test_v2_event_parses_into_request():
-    ev = v2_event(
-        "post",
-        "/a/b%2Fc?x=1&x=2&y=",
-        [("X-Thing", "1"), ("x-thing", "2"), ("Cookie", "a=1; b=2")],
-        b'{"k":1}',
-        source_ip="1.2.3.4",
-        request_id="req",
-    )
+    ev = v2_event("post", "/a/b%2Fc?x=1&x=2&y=", [("X-Thing", "1"), ("x-thing", "2"), ("Cookie", "a=1; b=2")],
+                  b'{"k":1}', source_ip="1.2.3.4", request_id="req")
     ev["headers"]["content-type"] = "application/json"
     r = parse_event(ev)
     assert r.method == "POST" and r.path == "/a/b%2Fc"
@@ -60,15 +49,8 @@ def test_v2_binary_body_round_trips_base64():
 
 
 def test_v1_event_parses_multi_values_and_identity():
-    ev = v1_event(
-        "PUT",
-        "/users/u1",
-        headers={"Authorization": "Bearer t"},
-        body=base64.b64encode(b"hi").decode(),
-        b64=True,
-        query={"a": "2"},
-        mquery={"a": ["1", "2"]},
-    )
+    ev = v1_event("PUT", "/users/u1", headers={"Authorization": "Bearer t"}, body=base64.b64encode(b"hi").decode(),
+                  b64=True, query={"a": "2"}, mquery={"a": ["1", "2"]})
     r = parse_event(ev)
     assert (r.method, r.version, r.body, r.source_ip) == ("PUT", "1.0", b"hi", "10.0.0.9")
     assert r.headers["authorization"] == "Bearer t"
@@ -99,18 +81,10 @@ def test_result_shapes_for_both_payload_versions():
 # ---------------------------------------------------------------- percent-decoding
 
 
-@pytest.mark.parametrize(
-    "raw,decoded",
-    [
-        ("feature%2Fx", "feature/x"),
-        ("%C3%A9t%C3%A9", "été"),
-        ("100%", "100%"),
-        ("%zz%41", "%zzA"),
-        ("a+b", "a+b"),
-        ("%25", "%"),
-        ("%e2%82%ac", "€"),
-    ],
-)
+@pytest.mark.parametrize("raw,decoded", [
+    ("feature%2Fx", "feature/x"), ("%C3%A9t%C3%A9", "été"), ("100%", "100%"), ("%zz%41", "%zzA"),
+    ("a+b", "a+b"), ("%25", "%"), ("%e2%82%ac", "€"),
+])
 def test_percent_decode_matches_rfc3986(raw, decoded):
     from urllib.parse import unquote
 

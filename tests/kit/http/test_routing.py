@@ -64,12 +64,8 @@ def test_head_runs_get_without_body():
 
 def test_preflight_lists_methods_and_filters_headers():
     app, _ = make_app()
-    res = call(
-        app,
-        "OPTIONS",
-        "/items/1",
-        [("Access-Control-Request-Headers", "Content-Type, X-Evil, x-signature"), ("Origin", "https://x")],
-    )
+    res = call(app, "OPTIONS", "/items/1", [("Access-Control-Request-Headers", "Content-Type, X-Evil, x-signature"),
+                                            ("Origin", "https://x")])
     assert res["statusCode"] == 204
     h = res["headers"]
     assert h["Access-Control-Allow-Origin"] == "*"
@@ -83,10 +79,7 @@ def test_http_error_has_service_shape_and_unhandled_error_is_clean_500():
     app, log = make_app()
     res = call(app, "GET", "/fail")
     assert res["statusCode"] == 418
-    assert json.loads(res["body"]) == {
-        "message": "teapot",
-        "error_details": [{"error_code": "TEA", "property_name": "pot"}],
-    }
+    assert json.loads(res["body"]) == {"message": "teapot", "error_details": [{"error_code": "TEA", "property_name": "pot"}]}
     res = call(app, "GET", "/boom")
     assert res["statusCode"] == 500
     assert "ZeroDivision" not in res["body"] and "Traceback" not in res["body"]

@@ -240,17 +240,8 @@ def test_body_over_the_limit_is_refused_without_retrying(server, sleeps, monkeyp
 
 
 def test_headers_are_lower_cased_and_every_link_is_kept(server, sleeps):
-    server.script = [
-        Reply(
-            200,
-            b"[]",
-            [
-                ("ETag", 'W/"abc"'),
-                ("Link", '<http://a/?page=2>; rel="next"'),
-                ("Link", '<http://a/?page=9>; rel="last"'),
-            ],
-        )
-    ]
+    server.script = [Reply(200, b"[]", [("ETag", 'W/"abc"'), ("Link", '<http://a/?page=2>; rel="next"'),
+                                        ("Link", '<http://a/?page=9>; rel="last"')])]
     r = client(sleeps).get(server.url + "/")
     assert r.headers["etag"] == 'W/"abc"'
     assert parse_link_header(r.headers["link"]) == {"next": "http://a/?page=2", "last": "http://a/?page=9"}
@@ -297,26 +288,21 @@ def test_non_http_urls_are_rejected(url, sleeps):
         client(sleeps).get(url)
 
 
-@pytest.mark.parametrize(
-    ("value", "now", "expected"),
-    [
-        ("5", 0.0, 5.0),
-        (" 0 ", 0.0, 0.0),
-        ("Sun, 06 Nov 1994 08:49:37 GMT", 784111777.0 - 3, 3.0),
-        ("Sun, 06 Nov 1994 08:49:37 GMT", 784111777.0 + 60, 0.0),  # in the past: go now
-        ("soon", 0.0, None),
-        ("-1", 0.0, None),
-    ],
-)
+@pytest.mark.parametrize(("value", "now", "expected"), [
+    ("5", 0.0, 5.0),
+    (" 0 ", 0.0, 0.0),
+    ("Sun, 06 Nov 1994 08:49:37 GMT", 784111777.0 - 3, 3.0),
+    ("Sun, 06 Nov 1994 08:49:37 GMT", 784111777.0 + 60, 0.0),  # in the past: go now
+    ("soon", 0.0, None),
+    ("-1", 0.0, None),
+])
 def test_parse_retry_after(value, now, expected):
     assert parse_retry_after(value, now) == (None if expected is None else pytest.approx(expected))
 
 
 def test_parse_link_header_github_shape():
-    value = (
-        '<https://api.github.com/organizations/1/packages/nuget/x/versions?per_page=100&page=2>; rel="next", '
-        '<https://api.github.com/organizations/1/packages/nuget/x/versions?per_page=100&page=3>; rel="last"'
-    )
+    value = ('<https://api.github.com/organizations/1/packages/nuget/x/versions?per_page=100&page=2>; rel="next", '
+             '<https://api.github.com/organizations/1/packages/nuget/x/versions?per_page=100&page=3>; rel="last"')
     links = parse_link_header(value)
     assert links["next"].endswith("page=2") and links["last"].endswith("page=3")
     assert parse_link_header("") == {}

@@ -71,9 +71,7 @@ def test_keep_alive_reuses_one_connection():
 
 
 def test_chunked_body_and_trailers():
-    chunked = (
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
-    )
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
     srv = RawServer([chunked, ok(b"next")])
     pool = Pool()
     assert pool.request("GET", srv.url).body == b"hello world"
@@ -87,13 +85,8 @@ def test_close_delimited_body_is_not_reused():
 
 
 def test_no_body_for_head_204_304():
-    srv = RawServer(
-        [
-            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
-            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
-            ok(b"z"),
-        ]
-    )
+    srv = RawServer([b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+                     b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", ok(b"z")])
     pool = Pool()
     assert pool.request("GET", srv.url).status == 304
     assert pool.request("HEAD", srv.url).body == b""
@@ -135,20 +128,17 @@ def test_header_injection_is_refused():
 
 
 def test_repeated_headers_are_kept():
-    srv = RawServer([ok(b"", b'Link: <a>; rel="next"\r\nlink: <b>; rel="last"\r\n')])
+    srv = RawServer([ok(b"", b"Link: <a>; rel=\"next\"\r\nlink: <b>; rel=\"last\"\r\n")])
     r = Pool().request("GET", srv.url)
     assert r.header_values("link") == ['<a>; rel="next"', '<b>; rel="last"']
 
 
-@pytest.mark.parametrize(
-    "url,parts",
-    [
-        ("http://h/p?q=1", ("http", "h", 80, "/p?q=1")),
-        ("https://h:8443", ("https", "h", 8443, "/")),
-        ("http://[::1]:81/x", ("http", "::1", 81, "/x")),
-        ("http://h?x=1", ("http", "h", 80, "/?x=1")),
-    ],
-)
+@pytest.mark.parametrize("url,parts", [
+    ("http://h/p?q=1", ("http", "h", 80, "/p?q=1")),
+    ("https://h:8443", ("https", "h", 8443, "/")),
+    ("http://[::1]:81/x", ("http", "::1", 81, "/x")),
+    ("http://h?x=1", ("http", "h", 80, "/?x=1")),
+])
 def test_split_url(url, parts):
     assert split_url(url) == parts
 

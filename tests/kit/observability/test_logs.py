@@ -16,17 +16,8 @@ def test_log_line_has_powertools_keys():
     log.bind(Ctx(), correlation_id="corr-1")
     log.info("hello", extra_key=5)
     line = json.loads(out.getvalue())
-    for k in (
-        "level",
-        "location",
-        "message",
-        "timestamp",
-        "service",
-        "cold_start",
-        "function_name",
-        "function_request_id",
-        "correlation_id",
-    ):
+    for k in ("level", "location", "message", "timestamp", "service", "cold_start", "function_name",
+              "function_request_id", "correlation_id"):
         assert k in line, k
     assert line["message"] == "hello" and line["extra_key"] == 5 and line["function_request_id"] == "r-1"
     assert line["location"].startswith("test_log_line_has_powertools_keys:")

@@ -36,9 +36,7 @@ def load_handler():
     path = os.path.join(os.environ.get("LAMBDA_TASK_ROOT", "."), name + ".py")
     if not os.path.exists(path):
         body = json.dumps({"errorMessage": f"no handler file {path}", "errorType": "Runtime.NoSuchHandler"})
-        status, _, _ = call(
-            "POST", "/init/error", body, {"Lambda-Runtime-Function-Error-Type": "Runtime.NoSuchHandler"}
-        )
+        status, _, _ = call("POST", "/init/error", body, {"Lambda-Runtime-Function-Error-Type": "Runtime.NoSuchHandler"})
         print(f"init error posted: {status}", flush=True)
         if os.environ.get("INIT_ERROR_LINGER"):
             time.sleep(60)  # the emulator must kill us
@@ -73,9 +71,7 @@ def probe(event, rid, headers):
         return json.dumps(seen)
     if kind == "error":
         body = json.dumps({"errorMessage": "it broke", "errorType": "MyError", "stackTrace": ["line 1"]})
-        seen["error"] = call(
-            "POST", f"/invocation/{rid}/error", body, {"Lambda-Runtime-Function-Error-Type": "MyError"}
-        )[0]
+        seen["error"] = call("POST", f"/invocation/{rid}/error", body, {"Lambda-Runtime-Function-Error-Type": "MyError"})[0]
         return None
     if kind == "crash":
         print("about to crash", flush=True)
@@ -105,17 +101,8 @@ def main():
                 out = handler(event)
                 out = out if isinstance(out, str) else json.dumps(out)
         except Exception as e:
-            err = {
-                "errorMessage": str(e),
-                "errorType": type(e).__name__,
-                "stackTrace": traceback.format_exc().splitlines(),
-            }
-            call(
-                "POST",
-                f"/invocation/{rid}/error",
-                json.dumps(err),
-                {"Lambda-Runtime-Function-Error-Type": type(e).__name__},
-            )
+            err = {"errorMessage": str(e), "errorType": type(e).__name__, "stackTrace": traceback.format_exc().splitlines()}
+            call("POST", f"/invocation/{rid}/error", json.dumps(err), {"Lambda-Runtime-Function-Error-Type": type(e).__name__})
             continue
         if out is not None:
             call("POST", f"/invocation/{rid}/response", out.encode())

@@ -42,7 +42,9 @@ def create_table(
     request: dict[str, Any] = {
         "TableName": name,
         "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in dict.fromkeys(attributes)],
+        "AttributeDefinitions": [
+            {"AttributeName": a, "AttributeType": "S"} for a in dict.fromkeys(attributes)
+        ],
         "KeySchema": _key_schema(spec.pk, spec.sk),
     }
     if spec.indexes:
@@ -98,13 +100,17 @@ def _key_schema(pk: str, sk: str) -> list[dict[str, str]]:
     return [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}]
 
 
-def _wait_until_active(client: Any, name: str, timeout: float, sleep: Callable[[float], None]) -> dict[str, Any]:
+def _wait_until_active(
+    client: Any, name: str, timeout: float, sleep: Callable[[float], None]
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     delay = 0.05
     while True:
         table = client.call("DescribeTable", {"TableName": name}).get("Table") or {}
         indexes = table.get("GlobalSecondaryIndexes") or []
-        if table.get("TableStatus") == "ACTIVE" and all(ix.get("IndexStatus", "ACTIVE") == "ACTIVE" for ix in indexes):
+        if table.get("TableStatus") == "ACTIVE" and all(
+            ix.get("IndexStatus", "ACTIVE") == "ACTIVE" for ix in indexes
+        ):
             return table
         if time.monotonic() > deadline:
             raise TimeoutError(f"table {name!r} not ACTIVE after {timeout:.0f}s")
@@ -122,7 +128,9 @@ def _enable_ttl(client: Any, name: str, attribute: str) -> None:
     now = now or {}
     if now.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
         if now.get("AttributeName") != attribute:
-            raise ValidationError(f"table {name!r} has TTL on {now.get('AttributeName')!r}, not {attribute!r}")
+            raise ValidationError(
+                f"table {name!r} has TTL on {now.get('AttributeName')!r}, not {attribute!r}"
+            )
         return
     try:
         client.call(

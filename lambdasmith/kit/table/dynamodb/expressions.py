@@ -86,7 +86,9 @@ def unexpired_expr(spec: TableSpec, x: Expression, now: float) -> str:
     return f"(NOT attribute_type({t}, {x.const('N', 'N')}) OR {t} > {x.const('now', now)})"
 
 
-def compile_condition(spec: TableSpec, condition: Condition | None, x: Expression, now: float) -> str | None:
+def compile_condition(
+    spec: TableSpec, condition: Condition | None, x: Expression, now: float
+) -> str | None:
     """A ConditionExpression agreeing with `table.evaluate`, TTL included; None: always true."""
     ttl = spec.ttl is not None
     match condition:

@@ -142,7 +142,9 @@ class DynamoTable(Table):
 
     def _get(self, pk: str, sk: str) -> Item | None:
         k = self._key(pk, sk)
-        resp = self._call("GetItem", {"TableName": self.name, "Key": marshal_item(k), "ConsistentRead": True})
+        resp = self._call(
+            "GetItem", {"TableName": self.name, "Key": marshal_item(k), "ConsistentRead": True}
+        )
         return self._visible(resp.get("Item"), time.time())
 
     def _put(self, item: Item, condition: Condition | None) -> None:
@@ -259,7 +261,9 @@ class DynamoTable(Table):
             if exclusive is not None:
                 page_request["ExclusiveStartKey"] = exclusive
             resp = self._call("Query", page_request)
-            found.extend(raw for raw in resp.get("Items") or [] if not self._expired_raw(raw, now))
+            found.extend(
+                raw for raw in resp.get("Items") or [] if not self._expired_raw(raw, now)
+            )
             exclusive = resp.get("LastEvaluatedKey")
             if not exclusive:
                 break
@@ -339,7 +343,8 @@ class DynamoTable(Table):
             now = time.time()
             request: dict[str, Any] = {
                 "TransactItems": [
-                    table._transact_item(op, key, fresh[i], now) for i, (table, op, key) in enumerate(writes)
+                    table._transact_item(op, key, fresh[i], now)
+                    for i, (table, op, key) in enumerate(writes)
                 ]
             }
             if client_token is not None:
@@ -380,7 +385,9 @@ class DynamoTable(Table):
             if any(r is not None for r in reasons) or not replanned:
                 raise TransactionCanceled(reasons)
         # Out of attempts: what kept changing under a patch is reported as a conflict.
-        raise TransactionCanceled(["TransactionConflict" if i in replanned else r for i, r in enumerate(reasons)])
+        raise TransactionCanceled(
+            ["TransactionConflict" if i in replanned else r for i, r in enumerate(reasons)]
+        )
 
     def _transact_item(self, op: Any, key: Item, fresh: bool, now: float) -> dict[str, Any]:
         x = Expression()

@@ -200,7 +200,9 @@ def test_update_expression_has_every_clause() -> None:
     x = Expression()
     update = Update(set={"a": 1}, set_if_absent={"b": "x"}, add={"n": -2}, remove=("gone",))
 
-    assert compile_update(update, x) == ("SET #n0 = :v0, #n1 = if_not_exists(#n1, :v1) ADD #n2 :v2 REMOVE #n3")
+    assert compile_update(update, x) == (
+        "SET #n0 = :v0, #n1 = if_not_exists(#n1, :v1) ADD #n2 :v2 REMOVE #n3"
+    )
     assert x.names == {"#n0": "a", "#n1": "b", "#n2": "n", "#n3": "gone"}
     assert x.values == {":v0": {"N": "1"}, ":v1": {"S": "x"}, ":v2": {"N": "-2"}}
     assert compile_update(Update(), Expression()) is None
@@ -338,7 +340,9 @@ def test_unprocessed_items_are_retried_after_a_jittered_backoff() -> None:
 
 
 @pytest.mark.parametrize("draw", [1.0, 0.5])
-def test_items_left_unprocessed_too_long_raise_throttled(draw: float, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_items_left_unprocessed_too_long_raise_throttled(
+    draw: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(random, "random", lambda: draw)  # the jitter's draw, pinned
     left = {"tbl": [{"PutRequest": {"Item": marshal_item(_items(1)[0])}}]}
     client = Scripted(*[{"UnprocessedItems": left}] * (BATCH_ATTEMPTS + 5))
@@ -369,10 +373,7 @@ def test_unprocessed_keys_are_retried_and_chunks_hold_100() -> None:
     keys = [{"PK": "p", "SK": f"{i:03d}"} for i in range(150)]
     found = [marshal_item({**k, "n": 1}) for k in keys[:2]]
     client = Scripted(
-        {
-            "Responses": {"tbl": found[:1]},
-            "UnprocessedKeys": {"tbl": {"Keys": [marshal_item(keys[1])], "ConsistentRead": True}},
-        },
+        {"Responses": {"tbl": found[:1]}, "UnprocessedKeys": {"tbl": {"Keys": [marshal_item(keys[1])], "ConsistentRead": True}}},
         {"Responses": {"tbl": found[1:]}},
         {"Responses": {"tbl": []}},
     )
@@ -608,7 +609,9 @@ def test_a_transaction_patch_of_an_expired_item_starts_afresh(local: JsonClient,
     assert table.get(key) == {**key, "hits": 1}
 
 
-def test_a_transaction_patch_of_an_expired_item_still_checks_its_condition(local: JsonClient, names: list[str]) -> None:
+def test_a_transaction_patch_of_an_expired_item_still_checks_its_condition(
+    local: JsonClient, names: list[str]
+) -> None:
     table = _new_table(local, names)
     key = {"PK": "p", "SK": "s"}
     table.put({**key, "expires": PAST, "v": 1})
