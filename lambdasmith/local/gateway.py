@@ -146,6 +146,8 @@ class Gateway:
             self._log(request, 499, 0, started)
             return
         problem = header_problem(result.headers)
+        if not 200 <= result.status <= 599:
+            problem = f"status {result.status} is not a final HTTP status"
         if problem:
             sys.stderr.write(json.dumps({"level": "ERROR", "service": self.endpoint.name, "message": "response refused",
                                          "reason": problem, "request_id": request.request_id}) + "\n")  # fmt: skip
@@ -171,7 +173,9 @@ class Gateway:
         if length in (None, "0") and request.header("transfer-encoding") is None:
             return None, False  # no body: nothing to wait for
         cap = self.endpoint.max_body
-        if length is not None and int(length) > cap:  # hyper lets only digits through
+        if length is not None and not length.isdigit():  # hyper lets only digits through; in case
+            return self.endpoint.error(400, "Invalid Content-Length", request.request_id), True
+        if length is not None and int(length) > cap:
             if int(length) > DISCARD_LIMIT or (request.header("expect") or "").lower() == "100-continue":
                 return self.endpoint.error(413, "Request Entity Too Large", request.request_id), True
         chunks: list[bytes] = []

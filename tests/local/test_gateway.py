@@ -162,3 +162,15 @@ def test_the_lifespan_starts_and_stops_the_endpoint():
     asyncio.run(Gateway(Lived(), ServeConfig())({"type": "lifespan"}, receive, send))
     assert calls == ["start", "stop"]
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+@pytest.mark.parametrize("status", [100, 101, 199, 600, 0])
+def test_a_status_that_is_not_a_final_http_status_is_a_502(status, capsys):
+    assert answer(run(Fake(HttpResult(status, [], b"x"))))[0] == 502
+    assert "not a final HTTP status" in capsys.readouterr().err
+
+
+def test_a_content_length_that_is_not_a_number_is_a_400():
+    fake = Fake()
+    status, headers, _ = answer(run(fake, "POST", headers=[(b"content-length", b"5, 5")], chunks=[b"12345"]))
+    assert status == 400 and headers["connection"] == "close" and fake.seen == []
