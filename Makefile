@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 NODE_TOOLS := .cache/node
 
-.PHONY: serve test install node-tools bench build clean
+.PHONY: serve test install node-tools bench-tools bench build clean
 
 serve: install
 	$(UV) run --frozen lambdasmith serve
@@ -15,11 +15,12 @@ test: install node-tools system-tools
 	$(UV) run --frozen mypy
 	$(UV) run --frozen pytest
 
-bench: install node-tools
+bench: install node-tools bench-tools
 	$(UV) run --frozen python bench/coldstart.py
 	$(UV) run --frozen python bench/wardrobe.py
 	$(UV) run --frozen python bench/items.py
 	$(UV) run --frozen python bench/shell.py
+	$(UV) run --frozen python bench/serve.py
 
 # Every service's Lambda code: build/<service>/ (its SAM template's CodeUri) and build/<service>.zip.
 # Standard library only; adds .pyc when a python of the template's runtime version is at hand.
@@ -53,6 +54,13 @@ system-tools:
 	  echo "installing jq and curl from Debian's packages"; \
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq jq curl >/dev/null; }
+
+# bench/serve.py loads the servers with wrk; Debian's package here, as for jq and curl above.
+bench-tools:
+	@command -v wrk >/dev/null || { \
+	  echo "installing wrk from Debian's packages"; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq wrk >/dev/null; }
 
 clean:
 	rm -rf .venv .tools .cache
