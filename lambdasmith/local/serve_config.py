@@ -3,7 +3,8 @@ logs, and the guards of the Invoke API. One place, read from the environment onc
 the defaults suit one small VPS (a few hundred connections, a slow client never holds a thread).
 
     LAMBDASMITH_WORKERS              server processes per endpoint (0: one per CPU)   --workers
-    LAMBDASMITH_THREADS              handler threads per worker process
+    LAMBDASMITH_THREADS              handler threads per worker process (more only for slow upstreams:
+                                     many runnable threads contend for the GIL and slow every request)
     LAMBDASMITH_HEAD_TIMEOUT_S       a connection must send a complete request head within this
                                      (also how long an idle keep-alive connection stays open)
     LAMBDASMITH_BODY_TIMEOUT_S       …and its body within this once the head is in (else 408)
@@ -35,7 +36,7 @@ __all__ = ["ServeConfig"]
 
 class ServeConfig(Settings):
     workers = integer("LAMBDASMITH_WORKERS", 0)
-    threads = integer("LAMBDASMITH_THREADS", 32)
+    threads = integer("LAMBDASMITH_THREADS", 8)
     head_timeout_s = number("LAMBDASMITH_HEAD_TIMEOUT_S", 10)
     body_timeout_s = number("LAMBDASMITH_BODY_TIMEOUT_S", 30)
     max_connections = integer("LAMBDASMITH_MAX_CONNECTIONS", 1024)
