@@ -67,13 +67,17 @@ ROUTES = [  # (label, system, path)
 COMPARED_HEADERS = ("content-type", "etag", "cache-control", "last-modified", "vary")
 CONNS = (1, 50)
 
-INGEST_LUA = r"""
--- Replays requests signed beforehand (one file per wrk thread: nonce, signature, X-Timestamp, body).
+THREAD_IDS_LUA = r"""
+-- Each wrk thread gets a number, `tid`, so it can use inputs and ids of its own.
 local threads = 0
 function setup(thread)
   thread:set("tid", threads)
   threads = threads + 1
 end
+"""
+
+INGEST_LUA = THREAD_IDS_LUA + r"""
+-- Replays requests signed beforehand (one file per wrk thread: nonce, signature, X-Timestamp, body).
 function init(args)
   reqs, i = {}, 0
   for line in io.lines(args[1] .. "." .. tid) do
@@ -89,13 +93,8 @@ function request()
 end
 """
 
-CREATE_LUA = r"""
+CREATE_LUA = THREAD_IDS_LUA + r"""
 -- A new item per request: unique itemId and Idempotency-Key.
-local threads = 0
-function setup(thread)
-  thread:set("tid", threads)
-  threads = threads + 1
-end
 function init(args)
   prefix, path, auth, n = args[1] .. "-" .. tid, args[2], "Bearer " .. args[3], 0
 end
