@@ -526,3 +526,20 @@ def test_data_survives_restart(server):
     server.restart()
     base = server.urls["badges"]
     assert http("GET", base + f"/badges/tests/linux/acme/durable/{branch}").json()["message"] == "5 passed"
+
+
+# ---------------------------------------------------------------- last: what the log holds
+
+
+def test_no_secret_or_token_ever_reaches_the_log(server, base):
+    """After every test above (good and bad signatures, GitHub badges with the org's token),
+    neither the HMAC secrets nor the GitHub token appear in anything serve wrote."""
+    bad = http("POST", base + "/tests/results/linux/acme/repo/main", body=b"{}",
+               headers={"X-Signature": "sha256=" + "0" * 64, "X-Timestamp": now_iso(), "X-Nonce": uuid.uuid4().hex})  # fmt: skip
+    assert bad.status in (400, 401)
+    assert http("GET", base + "/badges/packages/github/acme/Acme.Lib").status == 200
+    text = "".join(server.output)
+    assert "access" in text  # the log is there to be read
+    for secret in (SECRET, V2_SECRET, TOKEN):
+        assert secret not in text and secret.encode("utf-8").hex() not in text
+        assert secret not in bad.body.decode("utf-8", "replace")
