@@ -8,17 +8,20 @@
     GET  /tests/results/{platform}/{owner}/{repo}/{branch}          latest result as JSON (NEW)
     GET  /tests/results/{platform}/{owner}/{repo}/{branch}/history  newest first, paged (NEW)
     GET  /redirect/test-results/{platform}/{owner}/{repo}/{branch}
+    GET  /openapi.json                                              this API's OpenAPI 3.1 document (NEW)
 
 Every badge URL also answers as SVG: a `.svg` suffix or `Accept: image/svg+xml` (NEW).
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from lambdasmith.badges import shields
 from lambdasmith.badges.config import BadgesConfig
 from lambdasmith.badges.store import BadgeStore, DuplicateResult, NonceUsed, Repo
+from lambdasmith.kit.http.documents import JsonDocument
 from lambdasmith.kit.http.events import Request
 from lambdasmith.kit.http.responses import NO_STORE, Response, cacheable, json_response, redirect, svg_response
 from lambdasmith.kit.http.routing import App, HTTPError, Router, lambda_handler
@@ -38,6 +41,8 @@ RESULT_FIELDS = (
     "platform", "passed", "failed", "skipped", "total", "url_html",
     "timestamp", "commit", "run_id", "workflow_run_url",
 )  # fmt: skip
+# This API's OpenAPI document: read on the first GET /openapi.json, never at import.
+OPENAPI = JsonDocument(os.path.join(os.path.dirname(__file__), "openapi.json"))
 
 
 class BadgesService:
@@ -274,6 +279,7 @@ def build_router(svc: BadgesService) -> Router:
     r.get("/tests/results/{platform}/{owner}/{repo}/{branch}")(svc.latest_result)
     r.get("/tests/results/{platform}/{owner}/{repo}/{branch}/history")(svc.history)
     r.get("/redirect/test-results/{platform}/{owner}/{repo}/{branch}")(svc.test_redirect)
+    r.get("/openapi.json")(OPENAPI.handler)
     return r
 
 

@@ -4,14 +4,17 @@
     GET  /users/{userId}/items          ?season=&category=&limit=&cursor=   newest first
     POST /items/{itemId}/share          202: the share goes through the queue to the worker
     GET  /users/{userId}/activities     ?limit=&cursor=   newest first (NEW)
+    GET  /openapi.json                  this API's OpenAPI 3.1 document, no token needed (NEW)
 
-Every route needs `Authorization: Bearer <HS256 JWT>`; the user is the token's `sub` (or `userId`).
+Every other route needs `Authorization: Bearer <HS256 JWT>`; the user is the token's `sub` (or `userId`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 
+from lambdasmith.kit.http.documents import JsonDocument
 from lambdasmith.kit.http.events import Request
 from lambdasmith.kit.http.responses import NO_STORE, Response, json_response
 from lambdasmith.kit.http.routing import App, HTTPError, Router, lambda_handler
@@ -32,6 +35,8 @@ STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: 
                 409: "conflict", 413: "payload_too_large", 422: "unprocessable", 500: "internal_error"}  # fmt: skip
 TEXT_LIMITS = {"name": 200, "category": 100, "color": 50, "brand": 100}
 ID_MAX = 128
+# This API's OpenAPI document: read on the first GET /openapi.json, never at import.
+OPENAPI = JsonDocument(os.path.join(os.path.dirname(__file__), "openapi.json"))
 
 
 def error_body(err: HTTPError) -> dict[str, Any]:
@@ -291,6 +296,7 @@ def build_router(svc: WardrobeService) -> Router:
     r.get("/users/{userId}/items")(svc.list_items)
     r.post("/items/{itemId}/share")(svc.share)
     r.get("/users/{userId}/activities")(svc.activities)
+    r.get("/openapi.json")(OPENAPI.handler)
     return r
 
 

@@ -36,7 +36,8 @@ WARDROBE_TEMPLATE = ROOT / "deploy" / "wardrobe" / "template.yaml"
 # ------------------------------------------------------------------ wardrobe: cfn-lint, functions, API
 
 API_ROUTES = {("POST", "/users/{userId}/items"), ("GET", "/users/{userId}/items"),
-              ("POST", "/items/{itemId}/share"), ("GET", "/users/{userId}/activities")}  # fmt: skip
+              ("POST", "/items/{itemId}/share"), ("GET", "/users/{userId}/activities"),
+              ("GET", "/openapi.json")}  # fmt: skip
 ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
 ESM_SQS_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
 PARAMETER_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${JwtSecretParameterName}"
