@@ -141,7 +141,9 @@ def decode_client_context(raw: str) -> ClientContext:
         raise ValueError(f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes")
     try:
         fields = json.loads(base64.b64decode(raw, validate=True))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        if isinstance(fields, dict):
+            return ClientContext(fields)
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise ValueError("Client context must be a valid Base64-encoded JSON object.") from None
     if not isinstance(fields, dict):
         raise ValueError("Client context must be a valid Base64-encoded JSON object.")

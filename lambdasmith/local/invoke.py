@@ -422,7 +422,7 @@ class InvokeApi:
         try:
             text = body.decode("utf-8") if body else "{}"
             event = json.loads(text)
-        except ValueError as e:  # UnicodeDecodeError is one
+        except (ValueError, RecursionError) as e:  # UnicodeDecodeError is one; RecursionError: nested too deep
             return error_reply(
                 400, "InvalidRequestContentException", f"Could not parse request body into json: {e}", request_id
             )
