@@ -25,6 +25,7 @@ from lambdasmith.kit.http.documents import JsonDocument
 from lambdasmith.kit.http.events import Request
 from lambdasmith.kit.http.responses import NO_STORE, Response, cacheable, json_response, redirect, svg_response
 from lambdasmith.kit.http.routing import App, HTTPError, Router, lambda_handler
+from lambdasmith.kit.numbers import whole_number
 from lambdasmith.kit.observability.logs import Logger
 from lambdasmith.kit.observability.metrics import Metrics
 from lambdasmith.kit.table.port import ValidationError
@@ -174,10 +175,10 @@ class BadgesService:
 
     def history(self, request: Request) -> Response:
         where, _ = self._repo(request)
-        raw = request.query.get("limit", "20")
-        if not raw.isdigit():
+        limit = whole_number(request.query.get("limit", "20"))  # ASCII digits only, bounded (kit/numbers.py)
+        if limit is None:
             raise HTTPError(400, "limit must be a whole number from 1 to 100", code="INVALID_LIMIT", field="limit")
-        limit = min(max(int(raw), 1), 100)
+        limit = min(max(limit, 1), 100)
         try:
             page = self.store.history(where, limit, request.query.get("cursor") or None)
         except ValidationError:

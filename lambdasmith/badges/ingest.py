@@ -6,12 +6,12 @@ is burned (FIX: an unsigned request cannot burn a nonce), atomically with the re
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from lambdasmith.badges import signature
+from lambdasmith.kit import jsonread
 from lambdasmith.kit.http.routing import HTTPError
 
 TYPE_CHECKING = False
@@ -27,13 +27,16 @@ def bad(message: str, code: str | None = None, field: str | None = None, status:
 
 
 def parse_timestamp(value: str) -> datetime | None:
-    """ISO-8601 date and time → aware UTC datetime (no offset means UTC); None when unparseable."""
+    """ISO-8601 date and time → aware UTC datetime (no offset means UTC); None when unparseable
+    or outside 1970..9998 (ASCII digits only: a Unicode digit class admits other scripts')."""
     v = value.strip()
-    if len(v) < 16 or not re.match(r"^\d{4}-?\d{2}-?\d{2}[T ]", v):
+    if not 16 <= len(v) <= 64 or not re.match(r"^[0-9]{4}-?[0-9]{2}-?[0-9]{2}[T ]", v):
         return None
     try:
         dt = datetime.fromisoformat(v)
     except ValueError:
+        return None
+    if not 1970 <= dt.year <= 9998:  # checked before any arithmetic: year 1 or 9999 ± an offset overflows
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
@@ -102,8 +105,8 @@ def _absolute_http_url(v: Any) -> bool:
 def parse_payload(body: bytes) -> tuple[dict[str, Any], datetime]:
     """The validated, normalised result to store, and when the tests ran."""
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        data = jsonread.loads(body)
+    except ValueError:  # malformed, not UTF-8, too deep (kit/jsonread.py)
         raise bad("Invalid JSON body", "INVALID_JSON", "body") from None
     if not isinstance(data, dict):
         raise bad("Invalid test payload: body must be a JSON object", "INVALID_TEST_PAYLOAD", "body")

@@ -151,8 +151,8 @@ def normalize_color(color: str | None) -> str | None:
     Accepts badge-maker's names and aliases, bare or `#` hex (3/4/6/8 digits with `#`, 3/6
     without), lowercase CSS color names and rgb()/rgba()/hsl()/hsla() in the forms it parses.
     """
-    if color is None:
-        return None
+    if color is None or len(color) > MAX_COLOR:
+        return None  # no color of any form is that long: the default, before any parsing
     color = color.strip(_JS_SPACE)
     if color in BADGE_COLORS:
         return BADGE_COLORS[color]
@@ -163,6 +163,9 @@ def normalize_color(color: str | None) -> str | None:
     if _rgb(color) is not None:
         return color.lower()
     return None
+
+
+MAX_COLOR = 100  # characters of a color override; longer ones fall back to the default
 
 
 def _rgb(color: str) -> tuple[float, float, float] | None:
@@ -191,7 +194,7 @@ def _rgb(color: str) -> tuple[float, float, float] | None:
 def _digits(text: str) -> float:
     try:
         return float(int(text))
-    except OverflowError:
+    except (OverflowError, ValueError):  # beyond a float, or past int()'s digit limit
         return math.inf
 
 

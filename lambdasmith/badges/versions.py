@@ -9,6 +9,7 @@ Parsing is hand-written (no regex) so importing this module does no work.
 
 from __future__ import annotations
 
+from lambdasmith.kit.numbers import whole_number
 from lambdasmith.kit.values import Record
 
 TYPE_CHECKING = False
@@ -24,16 +25,28 @@ if TYPE_CHECKING:
 def _identifiers_ok(text: str) -> bool:
     """Dot-separated, non-empty identifiers of ASCII letters, digits and hyphens."""
     for ident in text.split("."):
-        if not ident or not all(c.isalnum() or c == "-" for c in ident):
+        if not ident or not ident.isascii() or not all(c.isalnum() or c == "-" for c in ident):
             return False
     return True
 
 
+INT32_MAX = 2**31 - 1
+
+
+def _int32(text: str) -> int | None:
+    """A numeric prerelease label NuGet compares as a number; longer ones it compares as text."""
+    n = whole_number(text, max_digits=10)
+    return n if n is not None and n <= INT32_MAX else None
+
+
 def _numeric_parts(text: str, low: int, high: int) -> tuple[int, ...] | None:
     parts = text.split(".")
-    if not low <= len(parts) <= high or not all(p.isdigit() for p in parts):
+    if not low <= len(parts) <= high:
         return None
-    return tuple(int(p) for p in parts)
+    numbers = tuple(whole_number(p, max_digits=10) for p in parts)  # ASCII digits; NuGet's parts are Int32
+    if any(n is None or n > INT32_MAX for n in numbers):
+        return None
+    return numbers  # type: ignore[return-value]  # no None left
 
 
 class Version(Record):
@@ -104,7 +117,7 @@ def parse_version(s: str) -> Version | None:
     major, minor, patch, revision = (numbers + (0, 0, 0))[:4]
     release = (major, minor, patch, revision)
     prerelease = tuple(pre_text.split(".")) if dash else ()
-    labels = tuple((0, int(p)) if p.isdigit() else (1, p.lower()) for p in prerelease)
+    labels = tuple((0, n) if (n := _int32(p)) is not None else (1, p.lower()) for p in prerelease)
     # A stable version (flag 1) outranks every prerelease (flag 0) of the same release.
     key: _Key = (release, 0 if prerelease else 1, labels)
     return Version(key, release, prerelease, build, s)

@@ -16,6 +16,7 @@ import json
 from lambdasmith.items.config import ItemsConfig
 from lambdasmith.kit.clock import utc_iso_ms
 from lambdasmith.kit.ids import uuid4
+from lambdasmith.kit.jsonread import nested_deeper
 from lambdasmith.kit.observability.logs import Logger
 from lambdasmith.kit.observability.metrics import Metrics
 
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 ACTIONS = ("create", "update", "delete")
 MANAGED = ("id", "createdAt", "updatedAt", "version", "PK", "SK", "entity", "ttl")
 UPDATE_RETRIES = 5
+
+
+MAX_DATA_DEPTH = 32  # DynamoDB's own nesting limit: both backends refuse the same items
 
 
 class ClientError(Exception):
@@ -100,6 +104,8 @@ class ItemsProcessor:
         data = event.get("data")
         if not isinstance(data, dict):
             raise ClientError(400, "data must be an object")
+        if nested_deeper(data, MAX_DATA_DEPTH):  # before anything walks it (sizes, the store)
+            raise ClientError(400, f"data nests deeper than {MAX_DATA_DEPTH} levels")
         key = _usable_id(event.get("idempotencyKey")) or getattr(context, "aws_request_id", None) or uuid4()
         first = self.store.previous(key)
         if first is not None:

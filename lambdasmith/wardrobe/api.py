@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import os
 
+from lambdasmith.kit import jsonread
 from lambdasmith.kit.http.documents import JsonDocument
 from lambdasmith.kit.http.events import Request
 from lambdasmith.kit.http.responses import NO_STORE, Response, json_response
 from lambdasmith.kit.http.routing import App, HTTPError, Router, lambda_handler
 from lambdasmith.kit.ids import uuid4
+from lambdasmith.kit.numbers import whole_number
 from lambdasmith.kit.observability.logs import Logger
 from lambdasmith.kit.observability.metrics import Metrics
 from lambdasmith.wardrobe.config import WardrobeConfig
@@ -203,8 +205,8 @@ def _valid_id(value: Any) -> bool:
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        data = jsonread.loads(body)
+    except ValueError:  # malformed, not UTF-8, too deep (kit/jsonread.py)
         raise HTTPError(400, "Invalid JSON", code="bad_request") from None
     if not isinstance(data, dict):
         raise HTTPError(400, "Body must be a JSON object", code="bad_request")
@@ -214,10 +216,10 @@ def _json_object(body: bytes) -> dict[str, Any]:
 def _limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return 20
-    try:
-        return min(max(int(raw), 1), 100)
-    except ValueError:
-        raise bad("limit must be a whole number") from None
+    n = whole_number(raw)  # ASCII digits only, bounded (kit/numbers.py)
+    if n is None:
+        raise bad("limit must be a whole number")
+    return min(max(n, 1), 100)
 
 
 def validate_item(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]], str | None]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+from lambdasmith.kit import jsonread
 from lambdasmith.kit.clock import utc_iso_ms
 
 __all__ = ["SHARE_ITEM", "InvalidMessage", "build_share", "parse_share"]
@@ -38,7 +39,7 @@ def build_share(user_id: str, item_id: str, request_id: str, timestamp: str | No
 def parse_share(body: str) -> tuple[str, str, str]:
     """(userId, itemId, requestId) of a SHARE_ITEM message, or InvalidMessage."""
     try:
-        msg = json.loads(body)
+        msg = jsonread.loads(body)
     except (TypeError, ValueError):
         raise InvalidMessage("body is not JSON") from None
     if not isinstance(msg, dict) or msg.get("type") != SHARE_ITEM:

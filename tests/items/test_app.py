@@ -225,3 +225,13 @@ def test_invoke_command_errors(tmp_path):
     assert failing.returncode == 1
     err = json.loads(failing.stdout)
     assert set(err) == {"errorMessage", "errorType", "requestId", "stackTrace"}
+
+
+def test_data_nested_deeper_than_dynamodb_allows_is_a_client_error_not_a_stack_trace(proc):
+    from lambdasmith.items.app import MAX_DATA_DEPTH
+
+    deep: list = []
+    for _ in range(600):
+        deep = [deep]
+    result = proc.handle({"action": "create", "data": {"name": "n", "deep": deep}}, ctx())
+    assert result["statusCode"] == 400 and f"{MAX_DATA_DEPTH} levels" in body(result)["error"]

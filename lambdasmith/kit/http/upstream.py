@@ -76,9 +76,10 @@ class UpstreamResponse:
         return 200 <= self.status < 300
 
     def json(self) -> Any:
-        import json
+        """The body as JSON; ValueError (kit/jsonread.py) when it is not, or is too deep."""
+        from lambdasmith.kit import jsonread
 
-        return json.loads(self.body)
+        return jsonread.loads(self.body)
 
 
 def _retryable(status: int) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from lambdasmith.kit import b64url
+from lambdasmith.kit import b64url, jsonread
 from lambdasmith.kit.digest import hmac_sha256, same_bytes
 
 TYPE_CHECKING = False
@@ -45,7 +45,7 @@ def unseal(cursor: str, key: bytes, expect: dict[str, Any]) -> dict[str, Any]:
     if not same_bytes(mac, hmac_sha256(key, body)[:MAC_BYTES]):
         raise BadCursor("cursor was altered")
     try:
-        state = json.loads(body)
+        state = jsonread.loads(body)
     except ValueError:
         raise BadCursor("malformed cursor") from None
     if not isinstance(state, dict) or any(state.get(k) != v for k, v in expect.items()):
@@ -67,7 +67,7 @@ def decode_cursor(cursor: str, names: set[str]) -> dict[str, Any]:
     if not isinstance(cursor, str) or not cursor:
         raise BadCursor("malformed cursor")
     try:
-        key = json.loads(b64url.decode(cursor).decode())
+        key = jsonread.loads(b64url.decode(cursor))
     except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors too
         raise BadCursor("malformed cursor") from None
     if not isinstance(key, dict) or set(key) != names:

@@ -1,0 +1,37 @@
+"""Inputs the hostile sweep found answered with a 500, held at their root (issue 11)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lambdasmith.badges.ingest import parse_timestamp
+from lambdasmith.badges.svg import normalize_color
+from lambdasmith.badges.versions import parse_version
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "1969-12-31T23:59:59Z",
+                                  "２０２６-01-01T00:00:00Z", "2026-01-01T00:00:00" + "0" * 100])  # fmt: skip
+def test_timestamps_at_the_edge_of_the_calendar_are_not_timestamps(text):
+    assert parse_timestamp(text) is None
+
+
+def test_an_ordinary_timestamp_still_parses():
+    assert parse_timestamp("2026-12-03T10:00:00+01:00").isoformat() == "2026-12-03T09:00:00+00:00"
+
+
+@pytest.mark.parametrize("color", [f"rgb({'9' * 5000},0,0)", f"hsl({'9' * 5000},1%,1%)", "f" * 5000, "#" + "a" * 200])
+def test_huge_colors_fall_back_to_the_default(color):
+    assert normalize_color(color) is None
+
+
+def test_huge_rgb_components_within_the_length_limit_clamp():
+    assert normalize_color(f"rgb({'9' * 80},0,0)") == f"rgb({'9' * 80},0,0)"
+
+
+@pytest.mark.parametrize("text", ["1." + "9" * 5000, "1.²", "1.0.0-" + "1" * 5000 + "x", "2147483648.0.0"])
+def test_versions_with_huge_or_odd_numbers_are_refused_not_raised(text):
+    try:
+        version = parse_version(text)
+    except ValueError:
+        return
+    assert version is None or str(version) == text
