@@ -6,7 +6,8 @@
     org secrets   PK=ORG#{org}  SK=CONST#GITHUB#{package|testdata}  SecretName → secret store
 
 Owner, repo, platform, branch and org are lower-cased before they become keys (FIX: BadgeSmith
-only finds all-lowercase URLs). Timestamps are UTC in one fixed-width format so that they sort.
+only finds all-lowercase URLs), and `%` and `#` in them are percent-escaped (`key_part`; and `/` in the nonce key) so
+that no path parameter can forge a key delimiter. Timestamps are UTC in one fixed-width format so that they sort.
 """
 
 from __future__ import annotations
@@ -58,8 +59,29 @@ class Repo(Record):
         return f"{self.owner}/{self.repo}/{self.platform}/{self.branch}"
 
     @property
+    def keyed(self) -> tuple[str, str, str, str]:
+        """(platform, owner, repo, branch) as key components (`key_part`)."""
+        return key_part(self.platform), key_part(self.owner), key_part(self.repo), key_part(self.branch)
+
+    @property
     def latest_key(self) -> str:
-        return f"LATEST#{self.owner}#{self.repo}#{self.platform}#{self.branch}"
+        platform, owner, repo, branch = self.keyed
+        return f"LATEST#{owner}#{repo}#{platform}#{branch}"
+
+
+def key_part(text: str) -> str:
+    """A path parameter as a key component: `%` and `#` percent-escaped, so no component can
+    forge the `#` delimiter (a branch `x#y` of platform `linux` is not the branch `y` of platform
+    `linux#x`). Components without them — `feature/x` included, so every result stored before
+    this rule — are unchanged. The nonce key, delimited by `/`, escapes `/` too (`_nonce_part`):
+    nonces live 45 minutes, so no stored one is lost to the change."""
+    if "%" in text or "#" in text:
+        return text.replace("%", "%25").replace("#", "%23")
+    return text
+
+
+def _nonce_part(text: str) -> str:
+    return key_part(text).replace("/", "%2F")
 
 
 class OrgSecret(Record):
@@ -108,14 +130,14 @@ class BadgeStore:
         """
         now = time.time() if now is None else now
         nonce_item = {
-            "PK": f"NONCE#{where.owner}/{where.repo}/{where.platform}/{where.branch}",
+            "PK": "NONCE#" + "/".join(map(_nonce_part, (where.owner, where.repo, where.platform, where.branch))),
             "SK": nonce,
             "ExpiresAt": int(now) + self.nonce_ttl_s,
             "UsedAt": int(now),
         }
         item = {
-            "PK": f"TEST#{where.owner}#{where.repo}",
-            "SK": f"RESULT#{where.platform}#{where.branch}#{ts_key}",
+            "PK": "TEST#{1}#{2}".format(*where.keyed),
+            "SK": "RESULT#{0}#{3}#".format(*where.keyed) + ts_key,
             "GSI1PK": where.latest_key,
             "GSI1SK": ts_key,
             "ExpiresAt": int(now) + self.result_ttl_s,

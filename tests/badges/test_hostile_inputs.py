@@ -35,3 +35,16 @@ def test_versions_with_huge_or_odd_numbers_are_refused_not_raised(text):
     except ValueError:
         return
     assert version is None or str(version) == text
+
+
+def test_a_path_parameter_cannot_forge_a_key_delimiter(tmp_path):
+    from lambdasmith.badges.config import BadgesConfig
+    from lambdasmith.badges.store import Repo, key_part
+    from lambdasmith.badges.wiring import open_store
+
+    store = open_store(BadgesConfig.from_env({"LAMBDASMITH_DATA_DIR": str(tmp_path)}))
+    store.record(Repo.of("linux", "acme", "delim", "x#y"), "n1", {"passed": 1}, "20261203T000000000Z")
+    assert store.latest(Repo.of("linux", "acme", "delim", "x#y"))["passed"] == 1
+    assert store.latest(Repo.of("linux#x", "acme", "delim", "y")) is None
+    assert store.latest(Repo.of("linux", "acme#delim", "", "x#y")) is None
+    assert key_part("main") == "main" and key_part("feature/x") == "feature/x" and key_part("a%23") == "a%2523"
