@@ -272,7 +272,9 @@ def test_github_traffic_upstream_unreachable_is_a_502(github):
     assert body_of(response)["upstream_status"] == 0
 
 
-@pytest.mark.parametrize("query", [{}, {"repo": ""}, {"repo": "no-slash"}, {"repo": "a/b/../c"}])
+@pytest.mark.parametrize("query", [{}, {"repo": ""}, {"repo": "no-slash"}, {"repo": "a/b/../c"}, {"repo": "../traffic"},
+                                   {"repo": "octo/.."}, {"repo": "octo/."}, {"repo": "-octo/x"}, {"repo": "oc_to/x"},
+                                   {"repo": "o" * 40 + "/x"}, {"repo": "octo/" + "x" * 101}])  # fmt: skip
 def test_github_traffic_without_a_valid_repo_is_a_400(github, query):
     response = run_example("github_traffic", http_event(query=query), gh_env(github))
     assert response["statusCode"] == 400

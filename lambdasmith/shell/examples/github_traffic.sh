@@ -13,7 +13,9 @@ run() {
   event_init
   local repo
   repo=$(event_query repo)
-  if [[ ! $repo =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]]; then
+  # GitHub's names: an owner of 1-39 letters, digits and inner hyphens; a repo of 1-100 letters,
+  # digits, `.`, `_`, `-` that is not `.` or `..` (which would climb out of /repos/{owner}/).
+  if [[ ! $repo =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?/[A-Za-z0-9_.-]{1,100}$ || ${repo#*/} == . || ${repo#*/} == .. ]]; then
     respond_json 400 '{"error":"query parameter repo=owner/name is required"}'
     return
   fi
