@@ -49,6 +49,7 @@ def dead_letters(args: argparse.Namespace) -> int:
     """List: every message in the DLQ, left there. Re-drive: each one sent back to the share queue
     (as a new message, receive count reset) and only then deleted from the DLQ."""
     from lambdasmith.kit.backends import open_queue
+    from lambdasmith.kit.queue.sqlite import SqliteQueue
     from lambdasmith.wardrobe.wiring import open_share_queue
 
     config = _config(args)
@@ -56,7 +57,15 @@ def dead_letters(args: argparse.Namespace) -> int:
         print("on SQS use the console or `aws sqs start-message-move-task` for the queue's DLQ", file=sys.stderr)
         return 2
     dlq = open_queue(config.share_dlq, backend="sqlite", data_dir=config.data_dir)
-    source = open_share_queue(config) if args.action == "redrive" else None
+    if args.action != "redrive":  # a listing reads; it must not count as a delivery
+        assert isinstance(dlq, SqliteQueue)
+        listed = dlq.peek(args.max)
+        for m in listed:
+            print(json.dumps({"id": m.id, "receive_count": m.receive_count, "attributes": m.attributes, "body": m.body}))
+        if not listed:
+            print("the DLQ is empty", file=sys.stderr)
+        return 0
+    source = open_share_queue(config)
     held: list[Message] = []
     while len(held) < args.max:
         batch = dlq.receive(min(10, args.max - len(held)), visibility_timeout_s=60)
@@ -64,16 +73,9 @@ def dead_letters(args: argparse.Namespace) -> int:
             break
         held.extend(batch)
     for m in held:
-        if source is not None:
-            source.send(m.body, m.attributes)
-            dlq.delete_batch([m.receipt])
-        else:
-            print(json.dumps({"id": m.id, "receive_count": m.receive_count, "attributes": m.attributes, "body": m.body}))
-            dlq.change_visibility(m.receipt, 0)
-    if source is not None:
-        print(f"re-drove {len(held)} message(s) to {config.share_queue}")
-    elif not held:
-        print("the DLQ is empty", file=sys.stderr)
+        source.send(m.body, m.attributes)
+        dlq.delete_batch([m.receipt])
+    print(f"re-drove {len(held)} message(s) to {config.share_queue}")
     return 0
 
 

@@ -414,3 +414,19 @@ def test_open_queue_picks_the_backend_from_the_environment(tmp_path, monkeypatch
     with pytest.raises(ValueError):
         open_queue("jobs", backend="kafka")
     q.db.close()
+
+
+def test_a_sqlite_peek_changes_nothing(tmp_path):
+    from lambdasmith.kit.queue.sqlite import SqliteQueue
+    from lambdasmith.kit.sqlite import Database
+
+    q = SqliteQueue(Database(str(tmp_path / "q.db")), "peeked")
+    q.send("a", {"k": "v"})
+    q.send("b")
+    first = q.receive(1, visibility_timeout_s=60)
+    for _ in range(3):
+        peeked = q.peek()
+        assert [(m.body, m.attributes, m.receipt, m.receive_count) for m in peeked] == [("a", {"k": "v"}, "", 1),
+                                                                                       ("b", {}, "", 0)]  # fmt: skip
+    assert q.approximate_count() == 1  # "a" still in flight, "b" still visible
+    assert q.delete_batch([first[0].receipt]) == []

@@ -442,8 +442,12 @@ def test_dlq_list_shows_dead_letters_and_redrive_sends_them_back(env: Env) -> No
     real_source = SqliteQueue(env.db, SHARE_QUEUE)
     assert real_dlq.approximate_count() == len(poisoned) and real_source.approximate_count() == 0
 
+    counts = None
     for _ in range(2):  # listing leaves them where they are, so a second listing shows them again
         listed = [json.loads(line) for line in cli(env.data_dir, "dlq", "list").stdout.splitlines()]
+        # …and it does not count as a delivery: the receive counts stay what they were
+        assert counts is None or {m["id"]: m["receive_count"] for m in listed} == counts
+        counts = {m["id"]: m["receive_count"] for m in listed}
         assert {m["id"]: m["body"] for m in listed} == {mid: s.body for mid, s in poisoned.items()}
         assert all(m["attributes"] == {"type": "SHARE_ITEM"} for m in listed)
         assert real_dlq.approximate_count() == len(poisoned)

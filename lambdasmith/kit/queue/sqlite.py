@@ -194,6 +194,19 @@ class SqliteQueue(Queue):
             self._notify(self.dlq)
         return out
 
+    def peek(self, max_messages: int = 100) -> list[Message]:
+        """Up to `max_messages` messages in send order, in flight or not, changing nothing: no
+        receipt (`receipt` is ""), no receive counted, no visibility changed — for listing a
+        queue (a DLQ) without consuming a delivery. SQLite only: SQS has no such operation."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT id, body, attributes, sent_at, receive_count FROM queue_messages"
+                " WHERE queue = ? ORDER BY seq LIMIT ?",
+                (self.name, max_messages),
+            ).fetchall()
+        return [Message(mid, "", body, json.loads(attributes) if attributes else {}, count, sent_at)
+                for mid, body, attributes, sent_at, count in rows]  # fmt: skip
+
     # -------------------------------------------------------------------- after receiving
 
     def _delete_batch(self, receipts: list[str]) -> list[str]:
