@@ -15,6 +15,7 @@ import json
 
 from lambdasmith.items.config import ItemsConfig
 from lambdasmith.kit.clock import utc_iso_ms
+from lambdasmith.kit.digest import sha256_hex
 from lambdasmith.kit.ids import uuid4
 from lambdasmith.kit.jsonread import nested_deeper
 from lambdasmith.kit.observability.logs import Logger
@@ -94,7 +95,7 @@ class ItemsProcessor:
             self.metrics.flush()
 
     def _process(self, event: Any, context: Any, cid: str) -> dict[str, Any]:
-        from lambdasmith.items.store import AlreadyApplied
+        from lambdasmith.items.store import AlreadyApplied, KeyReused
 
         if not isinstance(event, dict):
             raise ClientError(400, "event must be a JSON object")
@@ -107,14 +108,20 @@ class ItemsProcessor:
         if nested_deeper(data, MAX_DATA_DEPTH):  # before anything walks it (sizes, the store)
             raise ClientError(400, f"data nests deeper than {MAX_DATA_DEPTH} levels")
         key = _usable_id(event.get("idempotencyKey")) or getattr(context, "aws_request_id", None) or uuid4()
-        first = self.store.previous(key)
-        if first is not None:
-            self.logger.info("idempotent repeat", idempotency_key=key)
-            return first
+        # A key stands for one request: the same action with the same data. Used again for
+        # another, it is the client's mistake (422), never the first request's answer.
+        fingerprint = sha256_hex(json.dumps([action, data], sort_keys=True, separators=(",", ":"),
+                                                  default=str).encode("utf-8"))[:32]  # fmt: skip
         try:
-            return getattr(self, f"_{action}")(data, key, cid)
+            first = self.store.previous(key, fingerprint)
+            if first is not None:
+                self.logger.info("idempotent repeat", idempotency_key=key)
+                return first
+            return getattr(self, f"_{action}")(data, key, fingerprint, cid)
         except AlreadyApplied as e:  # a concurrent twin committed first
             return e.result
+        except KeyReused:
+            raise ClientError(422, "idempotencyKey was already used for another action or payload") from None
 
     def _fields(self, data: dict[str, Any], need_name: bool) -> dict[str, Any]:
         bad = [k for k in data if k in MANAGED and k != "id"]
@@ -141,16 +148,16 @@ class ItemsProcessor:
             data["name"] = name
         return answer(200, {"success": True, "data": data, "correlationId": cid}, cid)
 
-    def _create(self, data: dict[str, Any], key: str, cid: str) -> dict[str, Any]:
+    def _create(self, data: dict[str, Any], key: str, fingerprint: str, cid: str) -> dict[str, Any]:
         fields = self._fields(data, need_name=True)
         when = utc_iso_ms()
         item = {**fields, "id": uuid4(), "createdAt": when, "updatedAt": when, "version": 1}
         result = self._success(item["id"], item["name"], "created", when, cid)
-        self._store_write(lambda: self.store.create(key, item, result))
+        self._store_write(lambda: self.store.create(key, item, result, fingerprint))
         self.logger.info("item created", item_id=item["id"])
         return result
 
-    def _update(self, data: dict[str, Any], key: str, cid: str) -> dict[str, Any]:
+    def _update(self, data: dict[str, Any], key: str, fingerprint: str, cid: str) -> dict[str, Any]:
         from lambdasmith.items.store import Changed
 
         item_id, fields = self._id(data), self._fields(data, need_name=False)
@@ -161,21 +168,22 @@ class ItemsProcessor:
             when = utc_iso_ms()
             merged = {**current, **fields, "updatedAt": when, "version": int(current.get("version", 0)) + 1}
             result = self._success(item_id, merged.get("name"), "updated", when, cid)
+            version = int(current.get("version", 0))
             try:
-                self._store_write(lambda: self.store.replace(key, merged, int(current.get("version", 0)), result))
+                self._store_write(lambda: self.store.replace(key, merged, version, result, fingerprint))
             except Changed:
                 continue  # someone else updated it meanwhile: merge again
             self.logger.info("item updated", item_id=item_id)
             return result
         raise RuntimeError(f"item {item_id} kept changing during the update")
 
-    def _delete(self, data: dict[str, Any], key: str, cid: str) -> dict[str, Any]:
+    def _delete(self, data: dict[str, Any], key: str, fingerprint: str, cid: str) -> dict[str, Any]:
         from lambdasmith.items.store import NotFound
 
         item_id = self._id(data)
         result = self._success(item_id, None, "deleted", utc_iso_ms(), cid)
         try:
-            self._store_write(lambda: self.store.delete(key, item_id, result))
+            self._store_write(lambda: self.store.delete(key, item_id, result, fingerprint))
         except NotFound:
             raise ClientError(404, f"item {item_id} not found") from None
         self.logger.info("item deleted", item_id=item_id)

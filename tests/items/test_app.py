@@ -235,3 +235,15 @@ def test_data_nested_deeper_than_dynamodb_allows_is_a_client_error_not_a_stack_t
         deep = [deep]
     result = proc.handle({"action": "create", "data": {"name": "n", "deep": deep}}, ctx())
     assert result["statusCode"] == 400 and f"{MAX_DATA_DEPTH} levels" in body(result)["error"]
+
+
+def test_an_idempotency_key_reused_for_another_action_or_payload_is_a_422_and_does_nothing(proc):
+    created = body(proc.handle({"action": "create", "data": {"name": "kept"}, "idempotencyKey": "k-shared"}, ctx("a")))
+    item_id = created["data"]["id"]
+    deleting = proc.handle({"action": "delete", "data": {"id": item_id}, "idempotencyKey": "k-shared"}, ctx("b"))
+    assert deleting["statusCode"] == 422 and "idempotencyKey" in body(deleting)["error"]
+    other_payload = proc.handle({"action": "create", "data": {"name": "other"}, "idempotencyKey": "k-shared"}, ctx("c"))
+    assert other_payload["statusCode"] == 422
+    assert proc.store.get(item_id) is not None  # nothing was deleted
+    again = proc.handle({"action": "create", "data": {"name": "kept"}, "idempotencyKey": "k-shared"}, ctx("d"))
+    assert body(again)["data"]["id"] == item_id  # the same request still gets its first answer
