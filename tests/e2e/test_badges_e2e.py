@@ -543,3 +543,12 @@ def test_no_secret_or_token_ever_reaches_the_log(server, base):
     for secret in (SECRET, V2_SECRET, TOKEN):
         assert secret not in text and secret.encode("utf-8").hex() not in text
         assert secret not in bad.body.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("versions", [["1." + "9" * 5000], ["1.0.0-" + "9" * 5000], ["²"], ["x" * 100000]])
+def test_an_upstream_index_with_absurd_versions_is_never_a_500(base, upstreams, versions):
+    nuget, _ = upstreams
+    name = f"Absurd.{uuid.uuid4().hex[:8]}"
+    nuget.set_versions(name, versions)
+    r = http("GET", base + f"/badges/packages/nuget/{name}")
+    assert r.status in (200, 404, 502) and r.status != 500, r
