@@ -13,7 +13,7 @@ from __future__ import annotations
 from lambdasmith.kit.observability.logs import Logger
 from lambdasmith.kit.observability.metrics import Metrics
 from lambdasmith.wardrobe.config import WardrobeConfig
-from lambdasmith.wardrobe.messages import parse_share
+from lambdasmith.wardrobe.messages import InvalidMessage, parse_share
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,6 +41,10 @@ class ShareWorker:
             try:
                 user, item, request_id = parse_share(record.get("body"))
                 outcome = self.store.apply_share(user, item, request_id)
+            except InvalidMessage as e:  # the message's fault, not ours: no stack trace
+                self.logger.warning("invalid share message", reason=str(e), message_id=message_id)
+                failures.append({"itemIdentifier": message_id})
+                continue
             except Exception as e:  # this message fails; the others go on
                 self.logger.exception("share failed", e, message_id=message_id)
                 failures.append({"itemIdentifier": message_id})

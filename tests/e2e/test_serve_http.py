@@ -220,6 +220,9 @@ def test_a_function_cannot_inject_response_headers(served, path):
     head = data.split(b"\r\n\r\n", 1)[0].lower()
     assert _status(data) == 502, data[:200]
     assert b"set-cookie" not in head and b"x-evil" not in head and b"location" not in head
+    deadline = time.monotonic() + 5  # the log line travels through a pipe and a reader thread
+    while not any("response refused" in line for line in served.output) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert any("response refused" in line for line in served.output)
 
 

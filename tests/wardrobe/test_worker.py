@@ -325,3 +325,13 @@ def test_failed_ids_never_reports_ids_outside_the_batch() -> None:
     assert failed_ids({"batchItemFailures": [{"itemIdentifier": "a"}]}, set()) is None
     assert failed_ids({"batchItemFailures": [{"itemIdentifier": "a"}]}, {"a"}) == {"a"}
 
+
+
+def test_an_invalid_message_is_a_warning_with_its_reason_not_a_stack_trace(store: WardrobeStore) -> None:
+    out = io.StringIO()
+    worker = ShareWorker(store, Logger("wardrobe-worker", stream=out), Metrics("Wdrbe", "wardrobe-worker", stream=io.StringIO()))
+    result = worker.handle(event(record("bad", "[" * 3000), record("bad-2", "not json")))
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["bad", "bad-2"]
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert {line["level"] for line in lines} == {"WARNING"} and all("reason" in line for line in lines)
+    assert "Traceback" not in out.getvalue() and "stack" not in out.getvalue().lower()
