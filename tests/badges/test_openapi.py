@@ -24,6 +24,7 @@ from tests.support.openapi import (
     Conformance,
     body_of,
     check_document,
+    document_fixtures,
     normalise,
     operations,
     path_parameters_declared,
@@ -32,12 +33,8 @@ from tests.support.openapi import (
 from tests.support.templates import event
 
 DOCUMENT = Path(badges_app.__file__).with_name("openapi.json")
+doc, conform = document_fixtures(badges_app.__file__)
 SECRET = "openapi-test-secret"
-
-
-@pytest.fixture(scope="module")
-def doc() -> dict[str, Any]:
-    return json.loads(DOCUMENT.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +45,6 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> BadgesConfig:
 @pytest.fixture(scope="module")
 def app(config: BadgesConfig) -> Any:
     return badges_app.create_app(config)
-
-
-@pytest.fixture(scope="module")
-def conform(doc: dict[str, Any]) -> Conformance:
-    return Conformance(doc, doc["servers"][0]["url"])
 
 
 def test_the_document_is_valid_openapi_3_1(doc: dict[str, Any]) -> None:

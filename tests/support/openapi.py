@@ -11,7 +11,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -113,3 +116,19 @@ class Conformance:
 
 def body_of(result: dict[str, Any]) -> Any:
     return json.loads(result["body"])
+
+
+def document_fixtures(package_file: str) -> tuple[Any, Any]:
+    """The `doc` and `conform` fixtures of a service's test module: its openapi.json (beside
+    `package_file`), and a Conformance checker against the document's own server URL."""
+    path = Path(package_file).with_name("openapi.json")
+
+    @pytest.fixture(scope="module")
+    def doc() -> dict[str, Any]:
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    @pytest.fixture(scope="module")
+    def conform(doc: dict[str, Any]) -> Conformance:
+        return Conformance(doc, doc["servers"][0]["url"])
+
+    return doc, conform

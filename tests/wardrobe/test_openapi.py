@@ -21,6 +21,7 @@ from tests.support.openapi import (
     Conformance,
     body_of,
     check_document,
+    document_fixtures,
     normalise,
     operations,
     path_parameters_declared,
@@ -28,6 +29,7 @@ from tests.support.openapi import (
 )
 
 DOCUMENT = Path(wardrobe_api.__file__).with_name("openapi.json")
+doc, conform = document_fixtures(wardrobe_api.__file__)
 ITEMS, SHARE, ACTIVITIES = "/users/{userId}/items", "/items/{itemId}/share", "/users/{userId}/activities"
 
 
@@ -43,11 +45,6 @@ def rest_event(method: str, path: str, headers: dict[str, str] | None = None, bo
 
 
 @pytest.fixture(scope="module")
-def doc() -> dict[str, Any]:
-    return json.loads(DOCUMENT.read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> WardrobeConfig:
     return WardrobeConfig.from_env({"LAMBDASMITH_DATA_DIR": str(tmp_path_factory.mktemp("wardrobe-openapi"))})
 
@@ -56,11 +53,6 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> WardrobeConfig:
 def app(config: WardrobeConfig) -> Any:
     mint_token(config, "warm-up")  # the local JWT secret exists before the app caches its absence
     return wardrobe_api.create_app(config)
-
-
-@pytest.fixture(scope="module")
-def conform(doc: dict[str, Any]) -> Conformance:
-    return Conformance(doc, doc["servers"][0]["url"])
 
 
 def test_the_document_is_valid_openapi_3_1(doc: dict[str, Any]) -> None:
