@@ -141,7 +141,7 @@ def nuget_badge(package: str, request: Request, version: str | None = None, prer
     parsed = versions.parse_version(best)
     color = "orange" if parsed is not None and parsed.is_prerelease else "blue"
     badge = shields.Badge("nuget", best, color, "nuget")
-    return badge_response(request, badge, STALE_CACHE if found.stale else BADGE_CACHE, None)
+    return badge_response(request, badge, STALE_CACHE if found.stale else BADGE_CACHE, found.checked_at)
 
 
 @route("/badges/tests/{platform}/{owner}/{repo}/{branch}")

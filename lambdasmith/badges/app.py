@@ -138,7 +138,8 @@ class BadgesService:
             badge = shields.Badge("github", best, "orange" if is_pre else "green", "github")
         if found.stale:
             self.logger.warning("serving stale upstream data", provider=provider, package=package)
-        return self._badge(request, badge, as_svg, STALE_CACHE if found.stale else BADGE_CACHE, None)
+        # Last-Modified: when upstream last confirmed these versions (BadgeSmith sends upstream's or Date).
+        return self._badge(request, badge, as_svg, STALE_CACHE if found.stale else BADGE_CACHE, found.checked_at)
 
     # ------------------------------------------------------------------ test results
 

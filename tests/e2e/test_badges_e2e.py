@@ -552,3 +552,19 @@ def test_an_upstream_index_with_absurd_versions_is_never_a_500(base, upstreams, 
     nuget.set_versions(name, versions)
     r = http("GET", base + f"/badges/packages/nuget/{name}")
     assert r.status in (200, 404, 502) and r.status != 500, r
+
+
+def test_package_badges_carry_last_modified_and_revalidate_from_bare_or_upper_case_etags(base):
+    first = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json")
+    assert first.status == 200 and first.headers["last-modified"].endswith(" GMT")
+    tag = first.headers["etag"].strip('"')
+    for sent in (tag, tag.upper(), f'"{tag.upper()}"', f'W/"{tag}"'):
+        assert http("GET", base + "/badges/packages/nuget/Newtonsoft.Json", headers={"If-None-Match": sent}).status == 304, sent
+
+
+def test_a_cors_preflight_varies_on_what_it_was_asked(base):
+    r = http("OPTIONS", base + "/tests/results/linux/acme/repo/main",
+             headers={"Origin": "https://ci.example", "Access-Control-Request-Method": "POST",
+                      "Access-Control-Request-Headers": "x-signature"})  # fmt: skip
+    assert r.status == 204
+    assert {v.strip().lower() for v in r.headers["vary"].split(",")} >= {"access-control-request-method", "access-control-request-headers"}

@@ -111,18 +111,23 @@ def http_date(epoch: float) -> str:
 
 
 def if_none_match(header: str | None, etag: str) -> bool:
-    """True when an `If-None-Match` header matches (lists, `*`, weak `W/` forms compare weakly)."""
+    """True when an `If-None-Match` header matches (lists, `*`, weak `W/` forms compare weakly).
+
+    As BadgeSmith does, a bare token is taken as if quoted and the comparison ignores case (our
+    ETags are hex): a CDN holding `ABC123` or `"abc123"` revalidates to a 304 either way."""
     if not header:
         return False
     header = header.strip()
     if header == "*":
         return True
-    bare = etag[2:] if etag.startswith("W/") else etag
+    bare = (etag[2:] if etag.startswith("W/") else etag).lower()
     for candidate in header.split(","):
         c = candidate.strip()
         if c.startswith(("W/", "w/")):
             c = c[2:]
-        if c == bare:
+        if c and not c.startswith('"'):
+            c = f'"{c}"'
+        if c.lower() == bare:
             return True
     return False
 

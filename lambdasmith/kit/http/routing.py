@@ -198,6 +198,8 @@ class App:
             "Access-Control-Allow-Origin": self.cors_origin or "*",
             "Access-Control-Allow-Methods": ", ".join(methods),
             "Access-Control-Max-Age": "3600",
+            # The answer depends on what was asked: a cache must not give one preflight's to another.
+            "Vary": "Access-Control-Request-Method, Access-Control-Request-Headers",
         }
         if allowed:
             headers["Access-Control-Allow-Headers"] = ", ".join(allowed)

@@ -19,7 +19,8 @@ def test_etag_is_quoted_sha256_hex_and_304_keeps_cache_headers():
 
 @pytest.mark.parametrize("header,match", [
     ('"abc"', True), ('W/"abc"', True), ('"x", "abc"', True), ("*", True),
-    ('"abd"', False), ("", False), (None, False), ('abc', False),
+    ('"abd"', False), ("", False), (None, False), ("abd", False),
+    ("abc", True), ('"ABC"', True), ("ABC", True), ('W/"AbC"', True),  # bare and upper-case, as BadgeSmith
 ])
 def test_if_none_match_forms(header, match):
     assert if_none_match(header, '"abc"') is match
