@@ -43,6 +43,28 @@ def parse_timestamp(value: str) -> datetime | None:
     return dt.astimezone(timezone.utc)
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_RFC1123 = re.compile(r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{2}) (" + "|".join(_MONTHS) + r") ([0-9]{4}) "
+                      r"([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT$")  # fmt: skip
+
+
+def parse_header_timestamp(value: str) -> datetime | None:
+    """An `X-Timestamp`: ISO 8601 (`parse_timestamp`) or, as BadgeSmith's parser also takes,
+    RFC 1123 (`Thu, 03 Dec 2026 07:00:00 GMT`); None otherwise. Same 1970..9998 range."""
+    dt = parse_timestamp(value)
+    if dt is not None:
+        return dt
+    m = _RFC1123.match(value.strip())
+    if not m:
+        return None
+    day, month, year, hh, mm, ss = m.groups()
+    try:
+        dt = datetime(int(year), _MONTHS.index(month) + 1, int(day), int(hh), int(mm), int(ss), tzinfo=timezone.utc)
+    except ValueError:  # 31 Feb, 25:00
+        return None
+    return dt if 1970 <= dt.year <= 9998 else None
+
+
 def ts_key(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime(TS_KEY_FORMAT)
 
@@ -52,9 +74,9 @@ def iso_ms(dt: datetime) -> str:
 
 
 def check_window(header: str, now: float, max_age: int, max_skew: int) -> None:
-    dt = parse_timestamp(header)
+    dt = parse_header_timestamp(header)
     if dt is None:
-        raise bad("X-Timestamp is not an ISO-8601 date and time", "INVALID_TIMESTAMP", "X-Timestamp")
+        raise bad("X-Timestamp is not an ISO-8601 (or RFC 1123) date and time", "INVALID_TIMESTAMP", "X-Timestamp")
     age = now - dt.timestamp()
     if age > max_age:
         raise bad(f"X-Timestamp is more than {max_age} seconds old", "INVALID_TIMESTAMP", "X-Timestamp")

@@ -48,3 +48,13 @@ def test_a_path_parameter_cannot_forge_a_key_delimiter(tmp_path):
     assert store.latest(Repo.of("linux#x", "acme", "delim", "y")) is None
     assert store.latest(Repo.of("linux", "acme#delim", "", "x#y")) is None
     assert key_part("main") == "main" and key_part("feature/x") == "feature/x" and key_part("a%23") == "a%2523"
+
+
+def test_an_x_timestamp_may_be_rfc_1123_as_badgesmith_accepts():
+    from lambdasmith.badges.ingest import parse_header_timestamp
+
+    assert parse_header_timestamp("Thu, 03 Dec 2026 07:00:00 GMT").isoformat() == "2026-12-03T07:00:00+00:00"
+    assert parse_header_timestamp("2026-12-03T07:00:00Z").isoformat() == "2026-12-03T07:00:00+00:00"
+    for bad in ("Thu, 31 Feb 2026 07:00:00 GMT", "Thu, 03 Dec 0001 07:00:00 GMT", "Thu, 03 Dec 2026 07:00:00 PST",
+                "03 Dec 2026 07:00:00 GMT", "Thu, 03 Dec 2026 25:00:00 GMT"):  # fmt: skip
+        assert parse_header_timestamp(bad) is None, bad

@@ -568,3 +568,14 @@ def test_a_cors_preflight_varies_on_what_it_was_asked(base):
                       "Access-Control-Request-Headers": "x-signature"})  # fmt: skip
     assert r.status == 204
     assert {v.strip().lower() for v in r.headers["vary"].split(",")} >= {"access-control-request-method", "access-control-request-headers"}
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_rfc_1123_x_timestamp_is_accepted_within_the_window(base, version):
+    from email.utils import formatdate
+
+    ts = formatdate(usegmt=True)  # "Thu, 03 Dec 2026 07:00:00 GMT"
+    path = f"/tests/results/linux/acme/rfc1123/{fresh_branch()}"
+    assert post(base, path, payload(), ts=ts, version=version).status == 201
+    old = formatdate(datetime.now(timezone.utc).timestamp() - 3600, usegmt=True)
+    assert post(base, path, payload(), ts=old, version=version).status == 400
