@@ -29,7 +29,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +111,27 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
+class StopRequest:
+    """Set by SIGTERM/SIGINT, waited on by the supervisor's loops.
+
+    Not a `threading.Event`: its `set()` takes the lock its `wait()` holds while it wakes, so a
+    signal handler calling it on the waiting (main) thread can deadlock — serve would then never
+    stop. A plain flag, polled between short sleeps, takes no lock."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.requested = True
+
+    def wait(self, timeout_s: float) -> bool:
+        """Sleep up to `timeout_s`, returning early once stopping is requested; whether it is."""
+        deadline = time.monotonic() + timeout_s
+        while not self.requested and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        return self.requested
+
+
 class Endpoints:
     """The endpoint server processes: started, watched, stopped."""
 
@@ -122,10 +142,10 @@ class Endpoints:
         cmd = [sys.executable, "-m", "lambdasmith.local.endpoint_process", name, host, str(port)]
         self.procs[name] = subprocess.Popen(cmd, env=os.environ.copy())
 
-    def wait_ready(self, ports: dict[str, int], host: str, stop: threading.Event) -> None:
+    def wait_ready(self, ports: dict[str, int], host: str, stop: StopRequest) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         waiting = dict(ports)
-        while waiting and not stop.is_set():
+        while waiting and not stop.requested:
             for name in list(waiting):
                 if self.procs[name].poll() is not None:
                     raise RuntimeError(
@@ -160,14 +180,10 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str) -> int:
     synchronous()  # a bad durability setting stops `serve` here, not the first write
     config = ServeConfig.from_env().check()
     check_invoke_guard(systems, host, config)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-
+    stop = StopRequest()
     # Before anything answers: a client may stop us as soon as its first request is served.
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     ports = {name: reserve_port(host, base_port + port_offset(name) if base_port else 0) for name in systems}
     for name in systems:  # an import error stops serve here, before anything listens
         served = served_system(name)
@@ -180,7 +196,7 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str) -> int:
         for name in systems:
             endpoints.start(name, host, ports[name])
         endpoints.wait_ready(ports, host, stop)
-        if not stop.is_set():
+        if not stop.requested:
             print("lambdasmith serve — data in " + os.environ["LAMBDASMITH_DATA_DIR"], flush=True)
             for name in systems:
                 print(f"  {name:<10} {_url(host, ports[name])}", flush=True)
