@@ -266,8 +266,7 @@ class InvokeEndpoint(Endpoint):
         headers: dict[str, str] = {}
         for k, v in request.headers:
             headers[k] = f"{headers[k]}, {v}" if k in headers else v
-        reply = self.api.dispatch(request.method, request.target, headers, request.body, request.request_id)
-        return HttpResult(reply.status, reply.headers, reply.body)
+        return self.api.dispatch(request.method, request.target, headers, request.body, request.request_id)
 
     def error(self, status: int, message: str, request_id: str) -> HttpResult:
         if status == 413:
@@ -280,8 +279,7 @@ class InvokeEndpoint(Endpoint):
     def _reply(self, status: int, error_type: str, message: str, request_id: str) -> HttpResult:
         from lambdasmith.local.invoke import error_reply
 
-        reply = error_reply(status, error_type, message, request_id)
-        return HttpResult(reply.status, reply.headers, reply.body)
+        return error_reply(status, error_type, message, request_id)
 
 
 def _service_body_cap(svc: Service) -> int:

@@ -47,7 +47,6 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TextIO
 from urllib.parse import parse_qs, unquote
 
@@ -55,6 +54,7 @@ from lambdasmith.kit.backends import open_queue
 from lambdasmith.kit.ids import uuid4
 from lambdasmith.kit.queue.port import Message, Queue, message_size
 from lambdasmith.local import invocation
+from lambdasmith.local.apigw import HttpResult
 from lambdasmith.local.invocation import (
     LATEST,
     MAX_ASYNC_PAYLOAD,
@@ -66,7 +66,7 @@ from lambdasmith.local.invocation import (
     parse_function_name,
 )
 
-__all__ = ["AsyncWorker", "Function", "InvokeApi", "Reply", "Runner", "invoke", "registry"]
+__all__ = ["AsyncWorker", "Function", "InvokeApi", "Runner", "invoke", "registry"]
 
 EXTRA_FUNCTIONS_ENV = "LAMBDASMITH_EXTRA_FUNCTIONS"
 RETRY_DELAY_ENV = "LAMBDASMITH_ASYNC_RETRY_DELAY"
@@ -345,17 +345,10 @@ class AsyncWorker:
 # ---------------------------------------------------------------------------- the HTTP API
 
 
-@dataclass
-class Reply:
-    status: int
-    body: bytes = b""
-    headers: list[tuple[str, str]] = field(default_factory=list)
-
-
-def error_reply(status: int, error_type: str, message: str, request_id: str) -> Reply:
+def error_reply(status: int, error_type: str, message: str, request_id: str) -> HttpResult:
     body = json.dumps({"Type": "User", "message": message}).encode()
-    return Reply(status, body, [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type),
-                                ("x-amzn-RequestId", request_id)])  # fmt: skip
+    return HttpResult(status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type),
+                               ("x-amzn-RequestId", request_id)], body)  # fmt: skip
 
 
 class InvokeApi:
@@ -386,7 +379,7 @@ class InvokeApi:
             worker.put_back()
 
     def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes,
-                 request_id: str | None = None) -> Reply:  # fmt: skip
+                 request_id: str | None = None) -> HttpResult:  # fmt: skip
         """One HTTP request (headers by lower-case name) → its reply."""
         request_id = request_id or uuid4()
         path, _, query = target.partition("?")
@@ -407,7 +400,7 @@ class InvokeApi:
 
     def invoke_function(
         self, raw_name: str, query: str, headers: dict[str, str], body: bytes, request_id: str
-    ) -> Reply:
+    ) -> HttpResult:
         name, qualifier = parse_function_name(raw_name)
         qualifier = qualifier or parse_qs(query).get("Qualifier", [""])[0] or None  # parse_qs drops blanks
         fn = self.functions.get(name)
@@ -434,7 +427,7 @@ class InvokeApi:
             except ValueError as e:
                 return error_reply(400, "InvalidRequestContentException", str(e), request_id)
         if kind == "DryRun":
-            return Reply(204, headers=[("x-amzn-RequestId", request_id)])
+            return HttpResult(204, [("x-amzn-RequestId", request_id)], b"")
         if kind == "Event":
             return self._enqueue(fn, text, event, raw_context, request_id)
         tail = headers.get("x-amz-log-type") == "Tail"
@@ -446,9 +439,9 @@ class InvokeApi:
             reply_headers.append(("X-Amz-Function-Error", outcome.function_error))
         if outcome.log_tail is not None:
             reply_headers.append(("X-Amz-Log-Result", base64.b64encode(outcome.log_tail).decode("ascii")))
-        return Reply(200, outcome.payload, reply_headers)
+        return HttpResult(200, reply_headers, outcome.payload)
 
-    def _enqueue(self, fn: Function, text: str, event: Any, raw_context: str | None, request_id: str) -> Reply:
+    def _enqueue(self, fn: Function, text: str, event: Any, raw_context: str | None, request_id: str) -> HttpResult:
         attributes = {"RequestID": request_id, "Attempt": "1"}
         if raw_context:
             attributes["ClientContext"] = raw_context
@@ -462,4 +455,4 @@ class InvokeApi:
             worker.enqueue(text, attributes)
         except ValueError:  # characters a queue message may not carry: store the same event escaped
             worker.enqueue(json.dumps(event), attributes)
-        return Reply(202, headers=[("x-amzn-RequestId", request_id)])
+        return HttpResult(202, [("x-amzn-RequestId", request_id)], b"")
