@@ -15,7 +15,7 @@ import json
 
 from lambdasmith.items.config import ItemsConfig
 from lambdasmith.kit.clock import utc_iso_ms
-from lambdasmith.kit.digest import sha256_hex
+from lambdasmith.kit.digest import json_sha256
 from lambdasmith.kit.ids import uuid4
 from lambdasmith.kit.jsonread import nested_deeper
 from lambdasmith.kit.observability.logs import Logger
@@ -110,8 +110,7 @@ class ItemsProcessor:
         key = _usable_id(event.get("idempotencyKey")) or getattr(context, "aws_request_id", None) or uuid4()
         # A key stands for one request: the same action with the same data. Used again for
         # another, it is the client's mistake (422), never the first request's answer.
-        fingerprint = sha256_hex(json.dumps([action, data], sort_keys=True, separators=(",", ":"),
-                                                  default=str).encode("utf-8"))[:32]  # fmt: skip
+        fingerprint = json_sha256([action, data])
         try:
             first = self.store.previous(key, fingerprint)
             if first is not None:

@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable
 
-__all__ = ["hmac_sha256", "same_bytes", "sha256_hex"]
+__all__ = ["hmac_sha256", "json_sha256", "same_bytes", "sha256_hex"]
 
 try:
     from _sha256 import sha256  # type: ignore[import-not-found]  # CPython ≤ 3.11
@@ -29,6 +29,14 @@ _OPAD = bytes(x ^ 0x5C for x in range(256))
 
 def sha256_hex(data: bytes) -> str:
     return sha256(data).hexdigest()
+
+
+def json_sha256(value: object) -> str:
+    """SHA-256 (hex) of `value` as canonical JSON (sorted keys, no spaces): the same data gives
+    the same digest whatever its key order — what an idempotency record keeps of its request."""
+    import json  # every handler has it loaded already
+
+    return sha256_hex(json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8"))
 
 
 def hmac_sha256(key: bytes, msg: bytes) -> bytes:

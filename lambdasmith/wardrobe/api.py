@@ -11,7 +11,6 @@ Every other route needs `Authorization: Bearer <HS256 JWT>`; the user is the tok
 
 from __future__ import annotations
 
-import json
 import os
 
 from lambdasmith.kit import jsonread
@@ -108,7 +107,7 @@ class WardrobeService:
     # ------------------------------------------------------------------ routes
 
     def create_item(self, request: Request) -> Response:
-        from lambdasmith.kit.digest import sha256_hex
+        from lambdasmith.kit.digest import json_sha256
         from lambdasmith.wardrobe import store as st
 
         user = self.owner(request)
@@ -125,7 +124,7 @@ class WardrobeService:
         key = header_key if header_key is not None else body_key
         if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
             raise bad("Idempotency key must be 1 to 255 printable characters")
-        digest = sha256_hex(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+        digest = json_sha256(fields)
         try:
             item, created = self.store.create(user, fields, key, digest)
         except st.ItemOwnedByOther:
