@@ -102,11 +102,11 @@ class BadgesService:
         if not package.strip():
             raise HTTPError(400, "Package identifier is required", code="PACKAGE_ID_REQUIRED", field="package")
         rng = None
-        if request.query.get("version"):
+        if request.query.get("version", "").strip():
             try:
                 rng = versions.parse_range(request.query["version"])
             except ValueError as e:
-                raise HTTPError(400, f"Invalid version range: {e}", code="PACKAGE_RANGE_INVALID", field="version") from None
+                raise HTTPError(400, f"Invalid version range: {e}", code="PACKAGE_RANGE_INVALID", field="versionRange") from None
         prerelease = request.query.get("prerelease", "").strip().lower() == "true"
         try:
             if provider == "nuget":

@@ -34,9 +34,16 @@ INT32_MAX = 2**31 - 1
 
 
 def _int32(text: str) -> int | None:
-    """A numeric prerelease label NuGet compares as a number; longer ones it compares as text."""
-    n = whole_number(text, max_digits=10)
-    return n if n is not None and n <= INT32_MAX else None
+    """A prerelease label NuGet compares as a number: what .NET's Int32.TryParse accepts (ASCII
+    digits, an optional leading `-`, leading zeros, within Int32). Longer ones compare as text."""
+    digits = text[1:] if text[:1] == "-" else text
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return None
+    significant = digits.lstrip("0")
+    if len(significant) > 10:
+        return None
+    n = -int(significant or "0") if text[:1] == "-" else int(significant or "0")
+    return n if -INT32_MAX - 1 <= n <= INT32_MAX else None
 
 
 def _numeric_parts(text: str, low: int, high: int) -> tuple[int, ...] | None:
@@ -216,11 +223,14 @@ def _parse_floating(s: str) -> Floating:
 
 
 def parse_range(s: str) -> VersionRange:
-    """Parse a NuGet range; raises ValueError on anything that is not one.
+    """Parse a NuGet range the way NuGet's `VersionRange.TryParse` does; ValueError when it would
+    refuse it.
 
-    Whitespace around the range and its bounds is ignored. Empty ranges (`(1.0,1.0)`,
-    `[2.0,1.0]`) and ranges without any bound (`(,)`) are rejected rather than matching nothing.
-    Floating versions are accepted only on their own, not as a bound inside brackets.
+    That includes NuGet's corners: a range may match nothing and still be valid (`(1.0,1.0)`: the
+    badge is then "not found", not a bad request), but bounds out of order (`[2.0,1.0]`) or a
+    half-open single version (`[1.0,1.0)`) are invalid; the lower bound inside brackets may float
+    (`[1.*,2.0)` means ≥ 1.0.0), the upper may not; a bound that is only blanks is no bound
+    (`[ , ]` is every version) while `(,)` is invalid. Surrounding whitespace is ignored.
     """
     if not isinstance(s, str):
         raise ValueError("version range must be a string")
@@ -232,29 +242,37 @@ def parse_range(s: str) -> VersionRange:
     if text[0] not in "[(":
         if "*" in text:
             return VersionRange(floating=_parse_floating(text), text=text)
-        v = _bound(text, text)
-        return VersionRange(min=v, min_inclusive=True, text=text)
+        return VersionRange(min=_bound(text, text), min_inclusive=True, text=text)
     if len(text) < 2 or text[-1] not in ")]":
         raise ValueError(f"unbalanced version range {text!r}")
     lo_incl, hi_incl = text[0] == "[", text[-1] == "]"
-    inner = text[1:-1]
-    if "," not in inner:
-        if not (lo_incl and hi_incl):
-            raise ValueError(f"a single-version range must be written [x]: {text!r}")
-        exact = _bound(inner.strip(), text)
-        if exact is None:
-            raise ValueError(f"empty version range {text!r}")
-        return VersionRange(exact, True, exact, True, text=text)
-    parts = inner.split(",")
-    if len(parts) != 2:
+    parts = text[1:-1].split(",")
+    if len(parts) > 2:
         raise ValueError(f"a version range has at most two bounds: {text!r}")
-    lo, hi = (_bound(p.strip(), text) for p in parts)
-    if lo is None and hi is None:
+    if not any(parts):
         raise ValueError(f"version range without bounds {text!r}")
-    if lo is not None and hi is not None:
-        if lo > hi or (lo == hi and not (lo_incl and hi_incl)):
-            raise ValueError(f"version range matches nothing: {text!r}")
+    if len(parts) == 1 and not (lo_incl and hi_incl):
+        raise ValueError(f"a single-version range must be written [x]: {text!r}")
+    lo_text, hi_text = parts[0].strip(), parts[-1].strip()
+    lo = _floating_min(_parse_floating(lo_text)) if "*" in lo_text else _bound(lo_text, text)
+    hi = _bound(hi_text, text)
+    if lo is not None and hi is not None and (lo > hi or (lo == hi and lo_incl != hi_incl)):
+        raise ValueError(f"version range bounds out of order: {text!r}")
     return VersionRange(lo, lo_incl, hi, hi_incl, text=text)
+
+
+def _floating_min(f: Floating) -> Version:
+    """The lowest version a floating bound admits, as NuGet computes it: `1.*` → 1.0.0,
+    `1.0.0-*` → 1.0.0-0, `1.0.0-rc.*` → 1.0.0-rc.0, `1.0.0-rc*` → 1.0.0-rc."""
+    release = ".".join(str(n) for n in (f.fixed + (0, 0, 0))[: max(3, len(f.fixed))])
+    prefix = f.prerelease_prefix
+    if prefix is None:
+        text = release
+    else:
+        text = f"{release}-{prefix}0" if prefix == "" or prefix.endswith(".") else f"{release}-{prefix}"
+    v = parse_version(text)
+    assert v is not None  # built from parts _parse_floating has checked
+    return v
 
 
 def best_match(

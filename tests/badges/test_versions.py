@@ -189,9 +189,9 @@ def test_exact_range_has_both_bounds_inclusive():
 
 
 @pytest.mark.parametrize("text", [
-    "[1.0", "1.0]", "(1.0)", "(1.0]", "[1.0)", "[2.0,1.0]", "(1.0,1.0)", "[1.0,1.0)", "abc", "1.**", "**",
-    "1.*.*", "1.*.0", "", "   ", "[]", "()", "[,]", "(,)", "[ , ]", "[1.0,2.0,3.0]", "1.*-beta", "1.0.0-be*ta",
-    "1.0.0-*-*", "[1.*,2.0)", "-*", "1.2.3.4.*", "v1.0", "[v1.0,)", "1.0.0+*", "1.0.0-.*", "1.0.0-beta..*",
+    "[1.0", "1.0]", "(1.0)", "(1.0]", "[1.0)", "[2.0,1.0]", "(2.0,1.0)", "[1.0,1.0)", "(1.0,1.0]", "abc", "1.**",
+    "**", "1.*.*", "1.*.0", "", "   ", "[]", "()", "[,]", "(,)", "[1.0,2.0,3.0]", "1.*-beta", "1.0.0-be*ta",
+    "1.0.0-*-*", "[1.0,2.*)", "[1.*]", "[1.0.0-beta*,1.0.0-alpha]", "-*", "1.2.3.4.*", "v1.0", "[v1.0,)", "1.0.0+*", "1.0.0-.*", "1.0.0-beta..*",
     "x" * 300,
 ])
 def test_invalid_ranges_raise_value_error(text):
@@ -201,6 +201,51 @@ def test_invalid_ranges_raise_value_error(text):
 
 def test_exact_range_written_twice_is_accepted():
     assert contains("[1.0,1.0]", "1.0.0")
+
+
+@pytest.mark.parametrize("rng", ["(1.0,1.0)", "(1.0.0, 1.0)"])
+def test_a_range_nuget_accepts_may_match_nothing(rng):
+    r = parse_range(rng)  # valid for NuGet, so a badge answers "not found", not "bad range"
+    assert not any(r.contains(v(x)) for x in ("0.9", "1.0", "1.0.0-rc.1", "1.0.0.1", "2.0"))
+    assert best_match(["0.9", "1.0", "1.0.1"], r) is None
+
+
+@pytest.mark.parametrize(("rng", "inside", "outside"), [
+    ("[1.*,2.0)", ["1.0.0", "1.9.9"], ["0.9.9", "2.0.0"]),  # a floating lower bound is its lowest version
+    ("(1.0.*,2.0]", ["1.0.1", "2.0.0"], ["1.0.0", "2.0.1"]),
+    ("[1.0.0-*,1.0.0]", ["1.0.0-0", "1.0.0-alpha", "1.0.0"], ["0.9.9", "1.0.1"]),
+    ("[1.0.0-rc.*,)", ["1.0.0-rc.0", "1.0.0-rc.1", "1.0.0"], ["1.0.0-rc", "1.0.0-beta"]),
+    ("[1.0.0-rc*,)", ["1.0.0-rc", "1.0.0-rc.1"], ["1.0.0-beta"]),
+    ("[*,1.0)", ["0.0.0", "0.9.0"], ["1.0.0"]),
+])
+def test_floating_lower_bound_inside_brackets(rng, inside, outside):
+    r = parse_range(rng)
+    assert r.floating is None and not r.implies_prerelease  # bounds only, as NuGet's Satisfies
+    assert all(r.contains(v(x)) for x in inside)
+    assert not any(r.contains(v(x)) for x in outside)
+
+
+@pytest.mark.parametrize("rng", ["[ , ]", "[ ]", "( ,)", "( , )"])
+def test_blank_bounds_are_no_bounds(rng):
+    r = parse_range(rng)  # NuGet: only an *empty* part list is "(,)"; blanks just leave a side open
+    assert r.min is None and r.max is None
+    assert r.contains(v("0.0.1")) and r.contains(v("99.0"))
+
+
+@pytest.mark.parametrize(("label", "numeric"), [
+    ("2147483647", True), ("2147483648", False), ("00000000002147483647", True), ("-1", True),
+    ("-2147483648", True), ("-2147483649", False), ("-", False), ("1a", False),
+])
+def test_prerelease_numbers_are_what_int32_parses(label, numeric):
+    # numeric labels sort before every text label, even "-" (which sorts below any digit as text);
+    # one past Int32 is text, as in NuGet
+    assert (v(f"1.0.0-{label}") < v("1.0.0--")) is numeric
+
+
+def test_prerelease_labels_beyond_int32_compare_as_text():
+    assert v("1.0.0-2147483647") < v("1.0.0-2147483648")  # number < text
+    assert v("1.0.0-9999999999") > v("1.0.0-10000000000")  # text: "9" > "1"
+    assert v("1.0.0-2147483648") == v("1.0.0-2147483648")
 
 
 # ---------------------------------------------------------------------------- best match

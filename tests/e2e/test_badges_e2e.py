@@ -181,6 +181,11 @@ def test_nuget_ranges_and_prerelease(base, query, message, color):
 def test_nuget_errors(base):
     r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json?version=%5B1.0")
     assert r.status == 400 and r.json()["error_details"][0]["error_code"] == "PACKAGE_RANGE_INVALID"
+    assert r.json()["error_details"][0]["property_name"] == "versionRange"  # BadgeSmith's name
+    r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json?version=%281.0%2C1.0%29")  # (1.0,1.0)
+    assert r.status == 404 and r.json()["error_details"][0]["error_code"] == "VERSION_NOT_FOUND"  # valid, empty
+    r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json?version=%20%20")  # blank: no range
+    assert r.status == 200 and r.json()["message"] == "13.0.3"
     assert http("GET", base + "/badges/packages/nuget/No.Such.Package").status == 404
     r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json?version=%5B99.0%2C%29")
     assert r.status == 404
