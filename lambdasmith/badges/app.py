@@ -286,8 +286,8 @@ def build_router(svc: BadgesService) -> Router:
 
 
 def create_app(config: BadgesConfig, store: BadgeStore | None = None, source: Any = None) -> App:
-    logger = Logger("badges")
-    metrics = Metrics("BadgeSmith", "badges")
+    logger = Logger(default_service="badges")
+    metrics = Metrics(default_namespace="BadgeSmith", default_service="badges")
     if store is None:
         from lambdasmith.badges.wiring import open_store
 

@@ -208,5 +208,6 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         from lambdasmith.items.wiring import open_store
 
         config = ItemsConfig.from_env()
-        _processor = ItemsProcessor(config, open_store(config), Logger("items"), Metrics("LambdaProductionReadiness", "items"))
+        _processor = ItemsProcessor(config, open_store(config), Logger(default_service="items"),
+                                    Metrics(default_namespace="LambdaProductionReadiness", default_service="items"))
     return _processor.handle(event, context)

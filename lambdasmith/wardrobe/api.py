@@ -149,7 +149,7 @@ class WardrobeService:
         expect = {"u": user, "k": "items", "s": season, "c": category}
         start = self._open_cursor(q.get("cursor"), expect)
         items, cursor = self.store.list_items(user, season, category, limit, start, self.config.list_read_budget)
-        self.metrics.add("ItemsListed")
+        self.metrics.add("ItemsListed", len(items))  # items, as Wdrbe counts them; not requests
         return self._page(items, cursor, expect)
 
     def activities(self, request: Request) -> Response:
@@ -305,8 +305,8 @@ def create_app(config: WardrobeConfig, store: WardrobeStore | None = None, secre
                queue: Queue | None = None) -> App:  # fmt: skip
     from lambdasmith.wardrobe import wiring
 
-    logger = Logger("wardrobe")
-    metrics = Metrics("Wdrbe", "wardrobe")
+    logger = Logger(default_service="wardrobe")
+    metrics = Metrics(default_namespace="Wdrbe", default_service="wardrobe")
     if secrets is None:
         secrets = wiring.open_secrets(config)
     svc = WardrobeService(config, store or wiring.open_store(config), secrets, queue, logger, metrics)

@@ -26,7 +26,8 @@ SERVICE = Service(
             resource="ApiFunction",
             env=("LAMBDASMITH_TABLE_BACKEND", "LAMBDASMITH_SECRET_BACKEND", "LAMBDASMITH_QUEUE_BACKEND",
                  "LAMBDASMITH_DATA_DIR", "WARDROBE_TABLE", "WARDROBE_SHARE_QUEUE", "WARDROBE_JWT_SECRET_NAME",
-                 "WARDROBE_JWT_ISSUER", "WARDROBE_JWT_AUDIENCE"),  # fmt: skip
+                 "WARDROBE_JWT_ISSUER", "WARDROBE_JWT_AUDIENCE", "POWERTOOLS_SERVICE_NAME",
+                 "POWERTOOLS_METRICS_NAMESPACE"),  # fmt: skip
             routes=_ROUTES + _PREFLIGHTS,
         ),
         Function(
@@ -34,7 +35,8 @@ SERVICE = Service(
             handler="lambdasmith.wardrobe.worker:handler",
             payload=SQS,
             resource="WorkerFunction",
-            env=("LAMBDASMITH_TABLE_BACKEND", "LAMBDASMITH_DATA_DIR", "WARDROBE_TABLE"),
+            env=("LAMBDASMITH_TABLE_BACKEND", "LAMBDASMITH_DATA_DIR", "WARDROBE_TABLE", "POWERTOOLS_SERVICE_NAME",
+                 "POWERTOOLS_METRICS_NAMESPACE"),
         ),
     ),
     event_sources=(

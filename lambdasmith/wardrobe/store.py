@@ -2,13 +2,17 @@
 
     entity        PK                 SK                          GSI1PK / GSI1SK                              GSI2PK / GSI2SK
     Item          ITEM#{itemId}      METADATA
-    UserItem      USER#{userId}      ITEM#{itemId}               USER#{uid}#SEASON#{season} / ITEM#{updatedAt}  USER#{uid} / ITEM#{updatedAt}
+    UserItem      USER#{userId}      ITEM#{itemId}               USER#{uid}#SEASON#{season} / ITEM#{createdAt}  USER#{uid} / ITEM#{createdAt}
     Idempotency   USER#{userId}      IDEMPOTENCY#{key}           (ttl: 24 h)
     Activity      USER#{userId}      ACTIVITY#{time-ordered id}
     AppliedEvent  ITEM#{itemId}      EVENT#{requestId}           (ttl: 15 d; the worker's exactly-once marker)
 
 GSI2 is ours (NEW): the reference design lists items newest first but has only the per-season
 GSI1, which cannot order a user's items across seasons.
+
+The index sort keys are the creation time and never change (the reference keys them by
+`updatedAt`, which a share bumps): an item shared while a client walks the pages would move from
+behind its cursor to in front of it and be skipped. "Newest first" is newest created.
 """
 
 from __future__ import annotations
@@ -158,13 +162,12 @@ class WardrobeStore:
             if item.get("userId") != user_id:
                 raise ValueError("share event names a user who does not own the item")
             now = utc_iso_ms()
-            change = Update(set={"isPublic": True, "updatedAt": now}, add={"sharedCount": 1})
-            row_change = Update(set={"isPublic": True, "updatedAt": now, **self._sort_keys(now)}, add={"sharedCount": 1})
+            change = Update(set={"isPublic": True, "updatedAt": now}, add={"sharedCount": 1})  # sort keys stay
             writes = [
                 Write(t, Put({"PK": f"ITEM#{item_id}", "SK": f"EVENT#{request_id}", "entity": "AppliedEvent",
                               "appliedAt": now, "ttl": int(time.time()) + self.applied_event_ttl_s}, Absent())),
                 Write(t, Patch(item_key(item_id), change, Exists())),
-                Write(t, Patch(user_item_key(user_id, item_id), row_change, Exists())),
+                Write(t, Patch(user_item_key(user_id, item_id), change, Exists())),
                 Write(t, Put(self._activity(user_id, "ItemShared", item_id, now, request_id))),
             ]  # fmt: skip
             try:
@@ -183,12 +186,9 @@ class WardrobeStore:
     # ------------------------------------------------------------------ helpers
 
     @staticmethod
-    def _sort_keys(updated_at: str) -> dict[str, str]:
-        return {"GSI1SK": f"ITEM#{updated_at}", "GSI2SK": f"ITEM#{updated_at}"}
-
-    def _index_keys(self, user_id: str, season: str | None, updated_at: str) -> dict[str, str]:
-        return {"GSI1PK": f"USER#{user_id}#SEASON#{season or 'all-season'}", "GSI2PK": f"USER#{user_id}",
-                **self._sort_keys(updated_at)}  # fmt: skip
+    def _index_keys(user_id: str, season: str | None, created_at: str) -> dict[str, str]:
+        return {"GSI1PK": f"USER#{user_id}#SEASON#{season or 'all-season'}", "GSI1SK": f"ITEM#{created_at}",
+                "GSI2PK": f"USER#{user_id}", "GSI2SK": f"ITEM#{created_at}"}  # fmt: skip
 
     @staticmethod
     def _activity(user_id: str, kind: str, item_id: str, now: str, request_id: str | None = None) -> dict[str, Any]:

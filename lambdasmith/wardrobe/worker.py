@@ -71,5 +71,6 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if _worker is None:
         from lambdasmith.wardrobe.wiring import open_store
 
-        _worker = ShareWorker(open_store(WardrobeConfig.from_env()), Logger("wardrobe-worker"), Metrics("Wdrbe", "wardrobe-worker"))
+        _worker = ShareWorker(open_store(WardrobeConfig.from_env()), Logger(default_service="wardrobe-worker"),
+                              Metrics(default_namespace="Wdrbe", default_service="wardrobe-worker"))
     return _worker.handle(event, context)

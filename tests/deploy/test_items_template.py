@@ -64,7 +64,7 @@ def test_items_environment_selects_dynamodb_and_the_stack_table(items: dict) -> 
     env = {k: resolve(v, items, parameter_values(items)) for k, v in variables.items()}
     config = ItemsConfig.from_env(env)
     assert (config.table_backend, config.table) == ("dynamodb", "name-of-ItemsTable")
-    assert env["POWERTOOLS_SERVICE_NAME"] == "items"
+    assert env["POWERTOOLS_SERVICE_NAME"] == "lambda-production-readiness"  # the template's dashboards
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "LambdaProductionReadiness"
 
 

@@ -202,3 +202,15 @@ def test_function_names_and_ports_are_unique_across_services() -> None:
     taken = [p for ps in ports.values() for p in ps]
     assert len(taken) == len(set(taken)), ports
     assert sorted(python_functions()) == ["badges", "items", "wardrobe-api", "wardrobe-worker"]
+
+
+@pytest.mark.parametrize(("service", "resource", "names"), [
+    ("wardrobe", "ApiFunction", ("SyncApi", "Wdrbe")),  # Wdrbe's [Metrics(Namespace, Service)]
+    ("wardrobe", "WorkerFunction", ("ShareWorker", "Wdrbe")),
+    ("items", "ItemsFunction", ("lambda-production-readiness", "LambdaProductionReadiness")),  # the template's
+    ("badges", "BadgesFunction", ("badges", "BadgeSmith")),
+])
+def test_templates_set_the_metric_names_the_anchors_dashboards_query(service: str, resource: str, names: tuple,
+                                                                     templates: dict[str, dict]) -> None:  # fmt: skip
+    variables = templates[service]["Resources"][resource]["Properties"]["Environment"]["Variables"]
+    assert (variables["POWERTOOLS_SERVICE_NAME"], variables["POWERTOOLS_METRICS_NAMESPACE"]) == names

@@ -253,6 +253,27 @@ def test_share_goes_through_the_queue_to_the_worker(api, user):
     assert acts[0]["requestId"] == r.json()["eventId"]
 
 
+def test_a_page_walk_sees_every_item_once_while_items_are_shared(api, user):
+    """Shares bump `updatedAt`; the listing order (newest created first) and the cursors must not
+    move, or an item shared behind a walking client's cursor would jump ahead of it and be lost."""
+    name, h = user
+    made = [item(f"w-{n}") for n in range(6)]
+    for body in made:
+        assert create(api, user, body).status == 201
+        time.sleep(0.002)
+    first = http("GET", f"{api}/users/{name}/items?limit=2", h).json()
+    seen = [i["itemId"] for i in first["items"]]
+    for body in made[:2] + made[-1:]:  # the two oldest (not yet seen) and one already seen
+        assert http("POST", f"{api}/items/{body['itemId']}/share", h).status == 202
+    wait_for(lambda: sum(i["sharedCount"] for i in http("GET", f"{api}/users/{name}/items", h).json()["items"]) == 3)
+    cursor = first["nextCursor"]
+    while cursor:
+        page = http("GET", f"{api}/users/{name}/items?limit=2&cursor={cursor}", h).json()
+        seen += [i["itemId"] for i in page["items"]]
+        cursor = page["nextCursor"]
+    assert seen == [b["itemId"] for b in reversed(made)]
+
+
 def test_two_shares_count_twice(api, user):
     name, h = user
     body = item()

@@ -3,6 +3,7 @@ that must be raised (so Lambda counts them) rather than answered."""
 
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -215,6 +216,29 @@ def test_invoke_command_with_sample_events(tmp_path):
     assert json.loads(worker.stdout) == {"batchItemFailures": []}
     api = invoke("wardrobe-api", str(ROOT / "events" / "wardrobe-api-unauthorized.json"), data_dir=tmp_path)
     assert json.loads(api.stdout)["statusCode"] == 401
+
+
+def _emf(text: str) -> list[dict]:
+    return [d for d in (json.loads(line) for line in text.splitlines() if line.startswith("{")) if "_aws" in d]
+
+
+def test_every_handler_takes_its_names_from_the_powertools_variables(tmp_path):
+    """A deployment matches the dashboards it already has by setting POWERTOOLS_SERVICE_NAME and
+    POWERTOOLS_METRICS_NAMESPACE; no handler may hard-code its names over them."""
+    env = {**os.environ, "POWERTOOLS_SERVICE_NAME": "dashboards-name", "POWERTOOLS_METRICS_NAMESPACE": "DashNS"}
+    share = (ROOT / "events" / "wardrobe-worker-share.json").read_text()
+    # (badges and the wardrobe API: tests/badges/test_metrics.py, tests/wardrobe/test_metrics.py)
+    for function, event in [("items", str(ROOT / "events" / "items-create.json")), ("wardrobe-worker", "-")]:
+        r = subprocess.run([sys.executable, "-m", "lambdasmith", "invoke", function, event, "--data-dir", str(tmp_path)],
+                           capture_output=True, text=True, input=share, env=env)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        logs = [d for d in (json.loads(line) for line in r.stderr.splitlines() if line.startswith("{")) if "level" in d]
+        assert logs and all(line["service"] == "dashboards-name" for line in logs), function
+        docs = _emf(r.stderr)  # the function's stdout (EMF included) goes to stderr; stdout is the result
+        assert docs, function
+        for doc in docs:
+            assert doc["service"] == "dashboards-name", function
+            assert doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "DashNS", function
 
 
 def test_invoke_command_errors(tmp_path):

@@ -28,8 +28,12 @@ def _timestamp(now: float) -> str:
 
 
 class Logger:
-    def __init__(self, service: str | None = None, level: str | None = None, stream: TextIO | None = None):
-        self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or "service_undefined"
+    """Service name as in Powertools: an explicit argument, else POWERTOOLS_SERVICE_NAME, else the
+    handler's own default."""
+
+    def __init__(self, service: str | None = None, level: str | None = None, stream: TextIO | None = None, *,
+                 default_service: str = "service_undefined"):  # fmt: skip
+        self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or default_service
         name = (level or os.environ.get("POWERTOOLS_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO").upper()
         self.level = _LEVELS.get(name, 20)
         self.stream = stream

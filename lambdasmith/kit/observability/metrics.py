@@ -17,9 +17,19 @@ MAX_METRICS_PER_DOCUMENT = 100
 
 
 class Metrics:
-    def __init__(self, namespace: str | None = None, service: str | None = None, stream: TextIO | None = None):
-        self.namespace = namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "lambdasmith"
-        self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or "service_undefined"
+    """Metrics for one function, flushed as EMF documents.
+
+    Namespace and service resolve as in Powertools: an explicit argument, else
+    POWERTOOLS_METRICS_NAMESPACE / POWERTOOLS_SERVICE_NAME, else the handler's own default — so a
+    deployment can match the names its dashboards already use without a code change.
+    POWERTOOLS_METRICS_DISABLED=true makes `flush` write nothing.
+    """
+
+    def __init__(self, namespace: str | None = None, service: str | None = None, stream: TextIO | None = None, *,
+                 default_namespace: str = "lambdasmith", default_service: str = "service_undefined"):  # fmt: skip
+        self.namespace = namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or default_namespace
+        self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or default_service
+        self.disabled = (os.environ.get("POWERTOOLS_METRICS_DISABLED") or "").strip().lower() in ("1", "true")
         self.stream = stream
         self.dimensions: dict[str, str] = {"service": self.service}
         self.metadata: dict[str, Any] = {}
@@ -62,7 +72,7 @@ class Metrics:
     def flush(self) -> None:
         """Write what was added since the last flush (nothing when nothing was added)."""
         out = self.stream or sys.stdout
-        for doc in self.documents():
+        for doc in [] if self.disabled else self.documents():
             out.write(json.dumps(doc, separators=(",", ":")) + "\n")
         self._values.clear()
         self._units.clear()

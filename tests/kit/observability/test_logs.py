@@ -30,3 +30,11 @@ def test_log_level_filters():
     out = io.StringIO()
     Logger("svc", level="WARNING", stream=out).info("quiet")
     assert out.getvalue() == ""
+
+
+def test_service_resolves_as_in_powertools_argument_then_environment_then_default(monkeypatch):
+    monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
+    assert Logger(default_service="items").service == "items"
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "lambda-production-readiness")
+    assert Logger(default_service="items").service == "lambda-production-readiness"
+    assert Logger("explicit").service == "explicit"
