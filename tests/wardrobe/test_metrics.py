@@ -6,8 +6,8 @@ import json
 
 from lambdasmith.local.apigw import v1_event
 from lambdasmith.wardrobe import api as wardrobe_api
-from lambdasmith.wardrobe.wiring import mint_token
 from lambdasmith.wardrobe.config import WardrobeConfig
+from lambdasmith.wardrobe.wiring import mint_token
 
 
 def test_items_listed_counts_the_items_a_page_returned(tmp_path, monkeypatch, capsys):
