@@ -116,11 +116,10 @@ class WardrobeService:
         data = _json_object(request.body)
         fields, errors, body_key = validate_item(data)
         if errors:
-            raise HTTPError(400, "Validation failed", body={"error": "validation_failed", "errors": errors})
+            raise validation_failed(errors)
         header_key = request.header("idempotency-key")
         if header_key is not None and body_key is not None and header_key != body_key:
-            raise HTTPError(400, "Validation failed", body={"error": "validation_failed", "errors": [
-                {"field": "idempotencyKey", "message": "differs from the Idempotency-Key header"}]})  # fmt: skip
+            raise validation_failed([("idempotencyKey", "must equal the Idempotency-Key header")])
         key = header_key if header_key is not None else body_key
         if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
             raise bad("Idempotency key must be 1 to 255 printable characters")
@@ -213,40 +212,52 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 
 def _limit(raw: str | None) -> int:
+    """20 when absent, zero or negative (as Wdrbe reads it), else clamped to 1..100; a limit that is
+    not a whole number is a 400 (Wdrbe silently pages by 20: a typo should not look like data)."""
     if raw is None or raw == "":
         return 20
-    n = whole_number(raw)  # ASCII digits only, bounded (kit/numbers.py)
+    negative = raw.startswith("-")
+    n = whole_number(raw[1:] if negative else raw)  # ASCII digits only, bounded (kit/numbers.py)
     if n is None:
         raise bad("limit must be a whole number")
-    return min(max(n, 1), 100)
+    return 20 if negative or n == 0 else min(n, 100)
 
 
-def validate_item(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]], str | None]:
-    """The item's fields, normalised; every problem found (not just the first); the body's key."""
-    errors: list[dict[str, str]] = []
+def validation_failed(errors: list[tuple[str, str]]) -> HTTPError:
+    """400 `validation_failed`: `errors` are sentences, as Wdrbe's clients read them; `details`
+    (ours) name the field of each, for clients that mark the form field."""
+    body = {"error": "validation_failed", "errors": [f"{field} {why}" for field, why in errors],
+            "details": [{"field": field, "message": f"{field} {why}"} for field, why in errors]}  # fmt: skip
+    return HTTPError(400, "Validation failed", body=body)
+
+
+def validate_item(data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]], str | None]:
+    """The item's fields, normalised; every problem found (not just the first) as (field, what it
+    must be); the body's key."""
+    errors: list[tuple[str, str]] = []
     out: dict[str, Any] = {}
 
     def err(field: str, message: str) -> None:
-        errors.append({"field": field, "message": message})
+        errors.append((field, message))
 
     item_id = data.get("itemId")
     if not _valid_id(item_id):
-        err("itemId", f"required: 1 to {ID_MAX} printable characters, no '#'")
+        err("itemId", f"is required: 1 to {ID_MAX} printable characters, no '#'")
     else:
         out["itemId"] = item_id
     for field in ("name", "category"):
         v = data.get(field)
         if not isinstance(v, str) or not v.strip():
-            err(field, "required non-blank string")
+            err(field, "is required")
         elif len(v) > TEXT_LIMITS[field]:
-            err(field, f"at most {TEXT_LIMITS[field]} characters")
+            err(field, f"must be {TEXT_LIMITS[field]} characters or fewer")
         else:
             out[field] = v.strip()
     season = data.get("season")
     if season is None:
         out["season"] = None
     elif not isinstance(season, str) or season.strip().lower() not in ("spring", "summer", "autumn", "fall", "winter", "all-season"):
-        err("season", "one of spring, summer, autumn, fall, winter, all-season")
+        err("season", "must be one of: spring, summer, autumn, fall, winter, all-season")
     else:
         out["season"] = season.strip().lower()
     for field in ("color", "brand"):
@@ -254,26 +265,26 @@ def validate_item(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
         if v is None:
             out[field] = None
         elif not isinstance(v, str) or len(v) > TEXT_LIMITS[field]:
-            err(field, f"string of at most {TEXT_LIMITS[field]} characters")
+            err(field, f"must be a string of {TEXT_LIMITS[field]} characters or fewer")
         else:
             out[field] = v
     pd = data.get("purchaseDate")
     if pd is None:
         out["purchaseDate"] = None
     elif not isinstance(pd, str) or not _is_date(pd):
-        err("purchaseDate", "a date as YYYY-MM-DD")
+        err("purchaseDate", "must be a date as YYYY-MM-DD")
     else:
         out["purchaseDate"] = pd
     url = data.get("imageUrl")
     if url is None:
         out["imageUrl"] = None
     elif not isinstance(url, str) or len(url) > 2048 or not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
-        err("imageUrl", "an absolute http(s) URL")
+        err("imageUrl", "must be an absolute http(s) URL")
     else:
         out["imageUrl"] = url
     key = data.get("idempotencyKey")
     if key is not None and not isinstance(key, str):
-        err("idempotencyKey", "a string")
+        err("idempotencyKey", "must be a string")
         key = None
     return out, errors, key
 
@@ -317,7 +328,7 @@ def create_app(config: WardrobeConfig, store: WardrobeStore | None = None, secre
         metrics.flush()
 
     return App(build_router(svc), logger=logger, error_body=error_body,
-               cors_allow_headers=("content-type", "authorization", "idempotency-key"), after=after)  # fmt: skip
+               cors_allow_headers=("content-type", "authorization", "idempotency-key", "x-request-id"), after=after)  # fmt: skip
 
 
 handler = lambda_handler(lambda: create_app(WardrobeConfig.from_env()))

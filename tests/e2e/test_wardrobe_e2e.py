@@ -133,8 +133,15 @@ def test_validation_lists_every_problem(api, user):
     r = create(api, user, {"itemId": "", "name": "x" * 201, "season": "monsoon", "imageUrl": "ftp://x",
                            "purchaseDate": "2025-13-01", "color": 5})
     assert r.status == 400 and r.json()["error"] == "validation_failed"
-    fields = {e["field"] for e in r.json()["errors"]}
-    assert fields == {"itemId", "name", "category", "season", "imageUrl", "purchaseDate", "color"}
+    body = r.json()
+    fields = [e["field"] for e in body["details"]]
+    assert set(fields) == {"itemId", "name", "category", "season", "imageUrl", "purchaseDate", "color"}
+    # `errors` are sentences, as Wdrbe's clients print them, in the same order as `details`
+    assert body["errors"] == [e["message"] for e in body["details"]]
+    assert all(isinstance(m, str) and m.startswith(f + " ") for m, f in zip(body["errors"], fields))
+    assert "name must be 200 characters or fewer" in body["errors"]
+    assert "category is required" in body["errors"]
+    assert "season must be one of: spring, summer, autumn, fall, winter, all-season" in body["errors"]
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b"[1,2]", b""])
@@ -197,9 +204,12 @@ def test_limit_is_clamped_and_validated(api, user):
     name, h = user
     for n in range(3):
         create(api, user, item(f"c-{n}"))
-    assert len(http("GET", f"{api}/users/{name}/items?limit=0", h).json()["items"]) == 1
+    for zero_or_less in ("0", "-1", "-0"):  # Wdrbe's reading: no usable limit → the default page of 20
+        assert len(http("GET", f"{api}/users/{name}/items?limit={zero_or_less}", h).json()["items"]) == 3
+    assert len(http("GET", f"{api}/users/{name}/items?limit=2", h).json()["items"]) == 2
     assert http("GET", f"{api}/users/{name}/items?limit=1000", h).status == 200
-    assert http("GET", f"{api}/users/{name}/items?limit=ten", h).status == 400
+    for not_a_number in ("ten", "1.5", "--1", "-", "1e3"):
+        assert http("GET", f"{api}/users/{name}/items?limit={not_a_number}", h).status == 400, not_a_number
     assert http("GET", f"{api}/users/{name}/items?season=monsoon", h).status == 400
 
 
