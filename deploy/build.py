@@ -288,7 +288,7 @@ def build_shell(out_root: Path, src_root: Path = ROOT, jq: str | None = None) ->
     if jq is None:  # the default: Debian's arm64 jq and its libraries
         try:
             check = jq_layer.build_layer(jq_layer_dir)
-        except jq_layer.AptUnreachable as e:
+        except jq_layer.PackagesUnavailable as e:
             return skip(f"no Debian arm64 packages ({e})")
         if check.problems:
             raise SystemExit("build: the jq layer would not run on provided.al2023 arm64:\n  "

@@ -12,7 +12,7 @@ Why Debian 11 (bullseye): Debian 12's arm64 libjq1 requires GLIBC_2.35 (hypot) a
 The versions are pinned: the layer is the same bytes on every builder, and bumping one is a
 reviewed change that the check below (`check_layer`) must pass again.
 
-Fetching is explicit and cached (`fetch_debs`): .deb files go to .cache/debs/ and are reused when
+Fetching is explicit and cached (`fetch_debs`): .deb files go to .cache/debs/<suite>/, reused when
 present; only a missing one runs apt-get, with a private state directory (its own sources.list,
 lists and an empty dpkg status under the cache), so the build needs neither root nor a change to
 the machine's apt configuration (no `dpkg --add-architecture`), only apt-get, dpkg-deb and
@@ -52,8 +52,9 @@ AL2023_GLIBC = (2, 34)
 LIB_DIRS = ("usr/lib/aarch64-linux-gnu", "lib/aarch64-linux-gnu", "usr/lib", "lib")  # where a .deb puts them
 
 
-class AptUnreachable(RuntimeError):
-    """apt-get is missing or cannot reach the Debian archive: no package can be fetched."""
+class PackagesUnavailable(RuntimeError):
+    """Debian's packages cannot be had here: apt-get or dpkg-deb is missing, or the archive does not
+    answer apt-get update. (A package the archive lacks is a plain error: the pins are wrong.)"""
 
 
 def _deb_name(package: str, version: str | None, arch: str) -> str:
@@ -82,9 +83,11 @@ def _apt(state: Path, suite: str, arch: str) -> list[str]:
 
 def fetch_debs(packages: Mapping[str, str | None] = PACKAGES, cache: Path = CACHE, suite: str = SUITE,
                arch: str = ARCH) -> list[Path]:
-    """The .deb of each package (a None version: the suite's candidate), from `cache` when there,
-    else downloaded into it with apt-get (one `update` of the private state, then `download`).
-    Raises AptUnreachable when apt-get is missing or the archive does not answer the update."""
+    """The .deb of each package (a None version: the suite's candidate), from cache/<suite>/ when
+    there, else downloaded into it with apt-get (one `update` of the private state, then `download`).
+    Raises PackagesUnavailable when apt-get is missing or the archive does not answer the update."""
+    state = cache / f"apt-{suite}-{arch}"
+    cache = cache / suite  # a candidate of one suite is not another's
     cache.mkdir(parents=True, exist_ok=True)
 
     def cached(package: str) -> Path | None:
@@ -93,13 +96,13 @@ def fetch_debs(packages: Mapping[str, str | None] = PACKAGES, cache: Path = CACH
 
     missing = [p for p in packages if cached(p) is None]
     if missing:
-        apt = _apt(cache / f"apt-{suite}-{arch}", suite, arch)
+        apt = _apt(state, suite, arch)
         try:
             update = subprocess.run([*apt, "update"], capture_output=True, text=True)
         except FileNotFoundError as e:
-            raise AptUnreachable("apt-get is not installed (a Debian or Ubuntu builder is needed)") from e
+            raise PackagesUnavailable("apt-get is not installed (a Debian or Ubuntu builder is needed)") from e
         if update.returncode != 0:
-            raise AptUnreachable(f"apt-get update of {MIRROR} {suite} ({arch}) failed: {update.stderr.strip()}")
+            raise PackagesUnavailable(f"apt-get update of {MIRROR} {suite} ({arch}) failed: {update.stderr.strip()}")
         wanted = [f"{p}={packages[p]}" if packages[p] else p for p in missing]
         with tempfile.TemporaryDirectory(dir=cache) as tmp:  # a failed download leaves no partial .deb
             got = subprocess.run([*apt, "download", *wanted], cwd=tmp, capture_output=True, text=True)
@@ -114,7 +117,10 @@ def extract(debs: list[Path], root: Path) -> Path:
     """Unpack the packages' files (not their scripts) into `root` with dpkg-deb -x."""
     root.mkdir(parents=True, exist_ok=True)
     for deb in debs:
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+        try:
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+        except FileNotFoundError as e:
+            raise PackagesUnavailable("dpkg-deb is not installed (a Debian or Ubuntu builder is needed)") from e
     return root
 
 
