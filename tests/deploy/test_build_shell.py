@@ -1,5 +1,5 @@
-"""deploy/build.py's shell artifacts, checked offline: function zip, bootstrap layer, jq layer;
-deterministic, modes kept."""
+"""deploy/build.py's shell artifacts: function zip, bootstrap layer, jq layer (Debian's arm64 packages, cached in
+.cache/debs/, or a given binary); deterministic, modes kept."""
 
 from __future__ import annotations
 
