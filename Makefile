@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 NODE_TOOLS := .cache/node
 
-.PHONY: serve test install node-tools bench-tools bench build clean
+.PHONY: serve test install node-tools system-tools debian-keyring bench-tools bench build clean
 
 serve: install
 	$(UV) run --frozen lambdasmith serve
@@ -24,7 +24,9 @@ bench: install node-tools bench-tools
 
 # Every service's Lambda code: build/<service>/ (its SAM template's CodeUri) and build/<service>.zip.
 # Standard library only; adds .pyc when a python of the template's runtime version is at hand.
-build:
+# The shell's jq layer comes from Debian's arm64 packages, fetched once into .cache/debs/ by apt-get
+# with a private state (deploy/jq_layer.py): no `dpkg --add-architecture`, only Debian's keyring.
+build: debian-keyring
 	$(PYTHON) deploy/build.py
 
 install: .venv/.installed
@@ -49,11 +51,18 @@ $(NODE_TOOLS)/.installed: tests/node/package.json
 	touch $@
 
 # Shell functions need jq and curl (the Lambda layer ships its own jq); Debian's packages here.
-system-tools:
+system-tools: debian-keyring
 	@command -v jq >/dev/null && command -v curl >/dev/null || { \
 	  echo "installing jq and curl from Debian's packages"; \
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq jq curl >/dev/null; }
+
+# The key apt checks Debian's archive with, for the jq layer's packages (Ubuntu lacks it by default).
+debian-keyring:
+	@test -f /usr/share/keyrings/debian-archive-keyring.gpg || { \
+	  echo "installing debian-archive-keyring from the distribution's packages"; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq debian-archive-keyring >/dev/null; }
 
 # bench/serve.py loads the servers with wrk; Debian's package here, as for jq and curl above.
 bench-tools:

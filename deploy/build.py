@@ -31,6 +31,8 @@ PACKAGE = "lambdasmith"
 # The services, their handlers and what they must not ship come from the service manifests
 # (lambdasmith/<service>/service.py): pure data, standard library only, so a bare python3 reads them.
 sys.path.insert(0, str(ROOT))
+from deploy import jq_layer  # noqa: E402
+from deploy.elf import elf_machine  # noqa: E402, F401  (build.elf_machine, as before)
 from lambdasmith.services import SERVICES as MANIFESTS  # noqa: E402
 
 # Never imported by a deployed function: the local platform and the CLI (checked below).
@@ -238,22 +240,10 @@ def build(out_root: Path, service: str, src_root: Path = ROOT, template: Path | 
 # Not a Python service: no import graph, no .pyc. Three artifacts for deploy/shell/template.yaml:
 # the function's code (the example handlers and helpers.sh, at the zip's root), the bootstrap
 # layer (`bootstrap` at the layer's root, so /opt/bootstrap, executable) and the jq layer
-# (`bin/jq`, so /opt/bin/jq, on Lambda's PATH).
+# (`bin/jq`, so /opt/bin/jq, on Lambda's PATH, and its libraries in `lib/`, so /opt/lib, on
+# LD_LIBRARY_PATH: deploy/jq_layer.py).
 SHELL = "shell"
 SHELL_SRC = Path(PACKAGE) / "shell"
-ELF_MACHINES = {0x3E: "x86-64", 0xB7: "aarch64"}  # e_machine values; the function runs on arm64
-
-
-def elf_machine(path: Path) -> str:
-    """The architecture an ELF binary is built for ("aarch64", "x86-64"...), or "not ELF"."""
-    head = path.read_bytes()[:20]
-    if head[:4] != b"\x7fELF":
-        return "not ELF"
-    order = "little" if head[5] == 1 else "big"
-    code = int.from_bytes(head[18:20], order)
-    return ELF_MACHINES.get(code, f"e_machine {code:#x}")
-
-
 def _fresh(path: Path) -> Path:
     if path.exists():
         shutil.rmtree(path)
@@ -262,9 +252,11 @@ def _fresh(path: Path) -> Path:
 
 
 def build_shell(out_root: Path, src_root: Path = ROOT, jq: str | None = None) -> dict:
-    """Build out_root/shell/{function,bootstrap-layer,jq-layer}/ and out_root/shell-*.zip. `jq` is
-    the jq binary for the jq layer (default: the one on PATH); without one that layer is skipped
-    (its zip removed) and "jq" in the result says why."""
+    """Build out_root/shell/{function,bootstrap-layer,jq-layer}/ and out_root/shell-*.zip. The jq
+    layer comes from Debian's arm64 packages (deploy/jq_layer.py: fetched once into .cache/debs/,
+    checked against provided.al2023 arm64; a failed check stops the build), unless `jq` names a
+    binary to ship as bin/jq instead. Without one (apt unreachable, `jq` not a file) that layer is
+    skipped, its zip removed, and "jq" in the result says why; "jq_check" lists what went in."""
     src = src_root / SHELL_SRC
     base = out_root / SHELL
     function = _fresh(base / "function")
@@ -282,24 +274,40 @@ def build_shell(out_root: Path, src_root: Path = ROOT, jq: str | None = None) ->
     result = {"service": SHELL, "dir": base, "zips": zips, "handlers": [p.stem for p in handlers],
               "bootstrap_size": (layer / "bootstrap").stat().st_size}
     jq_zip = out_root / "shell-jq-layer.zip"
-    jq = jq if jq is not None else shutil.which("jq")
-    jq_layer = base / "jq-layer"
-    if not jq or not Path(jq).is_file():
-        for stale in (jq_zip, jq_layer):
+    jq_layer_dir = base / "jq-layer"
+
+    def skip(why: str) -> dict:
+        for stale in (jq_zip, jq_layer_dir):
             if stale.is_dir():
                 shutil.rmtree(stale)
             elif stale.exists():
                 stale.unlink()
-        result["jq"] = f"skipped: no jq binary ({jq or 'none on PATH'}); the jq layer is not built"
+        result["jq"] = f"skipped: {why}; the jq layer is not built"
         return result
-    _fresh(jq_layer / "bin")
-    shutil.copyfile(jq, jq_layer / "bin" / "jq")
-    (jq_layer / "bin" / "jq").chmod(0o755)
-    write_zip(jq_layer, jq_zip, executable=frozenset({"bin/jq"}))
+
+    if jq is None:  # the default: Debian's arm64 jq and its libraries
+        try:
+            check = jq_layer.build_layer(jq_layer_dir)
+        except jq_layer.PackagesUnavailable as e:
+            return skip(f"no Debian arm64 packages ({e})")
+        if check.problems:
+            raise SystemExit("build: the jq layer would not run on provided.al2023 arm64:\n  "
+                             + "\n  ".join(check.lines()))
+        result["jq"] = "bin/jq and lib/ from Debian's arm64 packages, checked for provided.al2023"
+    else:
+        if not jq or not Path(jq).is_file():
+            return skip(f"no jq binary ({jq or 'none given'})")
+        _fresh(jq_layer_dir / "bin")
+        shutil.copyfile(jq, jq_layer_dir / "bin" / "jq")
+        (jq_layer_dir / "bin" / "jq").chmod(0o755)
+        check = jq_layer.check_layer(jq_layer_dir)
+        arch = elf_machine(Path(jq))
+        result["jq"] = f"bin/jq from {jq} ({arch})" + (
+            "" if arch == "aarch64" else ": NOT arm64, it will not run on the function (deploy/shell/README.md)") + (
+            f"; {len(check.problems)} problem(s) for provided.al2023, listed below" if check.problems else "")
+    write_zip(jq_layer_dir, jq_zip, executable=frozenset({"bin/jq"}))
     zips["jq-layer"] = jq_zip
-    arch = elf_machine(Path(jq))
-    result["jq"] = f"bin/jq from {jq} ({arch})" + (
-        "" if arch == "aarch64" else ": NOT arm64, it will not run on the function (deploy/shell/README.md)")
+    result["jq_check"] = check
     return result
 
 
@@ -309,12 +317,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="the service to build (default: all)")
     parser.add_argument("--out", default=str(ROOT / "build"), help="output directory (default build/)")
     parser.add_argument("--jq", default=None,
-                        help="shell: the jq binary for the jq layer (default: jq on PATH; arm64 wanted)")
+                        help="shell: a jq binary for the jq layer instead of Debian's arm64 jq and its libraries")
     args = parser.parse_args(argv)
     if args.service in (SHELL, "all"):
         r = build_shell(Path(args.out).resolve(), jq=args.jq)
         print(f"{r['dir']}: handlers {', '.join(r['handlers'])}; bootstrap {r['bootstrap_size'] / 1024:.1f} KB; "
               f"jq layer: {r['jq']}")
+        if "jq_check" in r:
+            print("\n".join("  " + line for line in r["jq_check"].lines()))
         for z in r["zips"].values():
             print(f"{z}: {z.stat().st_size / 1024:.1f} KB")
     for service in SERVICES if args.service == "all" else [s for s in [args.service] if s in SERVICES]:

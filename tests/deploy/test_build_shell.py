@@ -1,5 +1,5 @@
-"""deploy/build.py's shell artifacts, checked offline: function zip, bootstrap layer, jq layer;
-deterministic, modes kept."""
+"""deploy/build.py's shell artifacts: function zip, bootstrap layer, jq layer (Debian's arm64 packages, cached in
+.cache/debs/, or a given binary); deterministic, modes kept."""
 
 from __future__ import annotations
 
@@ -110,26 +110,56 @@ def test_without_jq_the_jq_layer_is_skipped_and_a_stale_one_removed(tmp_path: Pa
 
 
 def test_the_command_builds_shell_prints_sizes_and_skips_a_missing_jq(tmp_path: Path) -> None:
-    bare = tmp_path / "bin"  # a PATH without jq
-    bare.mkdir()
-    done = subprocess.run([sys.executable, str(BUILD), "shell", "--out", str(tmp_path / "out")],
-                          capture_output=True, text=True, check=True, env={"PATH": str(bare)})  # fmt: skip
+    done = subprocess.run([sys.executable, str(BUILD), "shell", "--out", str(tmp_path / "out"),
+                           "--jq", str(tmp_path / "missing-jq")], capture_output=True, text=True, check=True)  # fmt: skip
     out = done.stdout
     assert re.search(r"bootstrap \d+\.\d KB", out)
     assert re.search(r"shell-function\.zip: \d+\.\d KB", out)
     assert re.search(r"shell-bootstrap-layer\.zip: \d+\.\d KB", out)
-    assert "jq layer: skipped" in out and "shell-jq-layer.zip" not in out
+    assert "jq layer: skipped: no jq binary" in out and "shell-jq-layer.zip" not in out
     assert not (tmp_path / "out" / "badges.zip").exists()  # only the shell
 
 
-@pytest.mark.skipif(shutil.which("jq") is None, reason="no jq on this machine")
-def test_all_builds_the_shell_with_this_machines_jq_and_keeps_the_others_modes(tmp_path: Path) -> None:
+def test_without_debian_packages_the_default_jq_layer_is_skipped_with_the_reason(tmp_path: Path, monkeypatch) -> None:
+    b = load_build_module()
+    src = snapshot(tmp_path)
+    b.build_shell(tmp_path, src_root=src, jq=str(fake_elf(tmp_path / "jq", 0xB7)))
+
+    def unavailable(*args, **kwargs):
+        raise b.jq_layer.PackagesUnavailable("apt-get is not installed")
+
+    monkeypatch.setattr(b.jq_layer, "fetch_debs", unavailable)
+    r = b.build_shell(tmp_path, src_root=src)
+    assert r["jq"] == "skipped: no Debian arm64 packages (apt-get is not installed); the jq layer is not built"
+    assert sorted(r["zips"]) == ["bootstrap-layer", "function"]
+    assert not (tmp_path / "shell-jq-layer.zip").exists() and not (tmp_path / "shell" / "jq-layer").exists()
+
+
+def test_a_default_jq_layer_that_fails_the_al2023_check_stops_the_build(tmp_path: Path, monkeypatch) -> None:
+    b = load_build_module()
+    failed = b.jq_layer.LayerCheck(problems=["lib/libjq.so.1: requires GLIBC_2.36, newer than AL2023's GLIBC_2.34"])
+    monkeypatch.setattr(b.jq_layer, "build_layer", lambda layer: failed)
+    with pytest.raises(SystemExit, match="would not run on provided.al2023 arm64:(.|\n)*GLIBC_2.36"):
+        b.build_shell(tmp_path, src_root=snapshot(tmp_path))
+    assert not (tmp_path / "shell-jq-layer.zip").exists()
+
+
+def test_all_builds_the_shell_with_debians_arm64_jq_and_keeps_the_others_modes(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(BUILD), "all", "--out", str(tmp_path)],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+                          capture_output=True, text=True)  # fmt: skip
+    if "jq layer: skipped: no Debian arm64 packages" in done.stdout:
+        pytest.skip("Debian's archive is unreachable: " + done.stdout.split("jq layer: ")[1].splitlines()[0])
+    assert done.returncode == 0, done.stderr
     for name in ("shell-function", "shell-bootstrap-layer", "shell-jq-layer", "badges", "items", "wardrobe"):
         assert (tmp_path / f"{name}.zip").is_file() and f"{name}.zip: " in done.stdout, name
     with zipfile.ZipFile(tmp_path / "shell-jq-layer.zip") as zf:
-        assert zf.read("bin/jq") == Path(shutil.which("jq")).read_bytes()
+        assert zf.namelist() == ["bin/jq", "lib/libjq.so.1", "lib/libonig.so.5"]
+        assert zf.read("bin/jq")[:4] == b"\x7fELF"
+    # what went in, with sizes, and the glibc it needs
+    for rel in ("bin/jq", "lib/libjq.so.1", "lib/libonig.so.5"):
+        assert re.search(rf"^  {re.escape(rel)}: \d+\.\d KB, aarch64, needs ", done.stdout, re.M), rel
+    assert "highest glibc symbol version: GLIBC_2.29 (AL2023 has GLIBC_2.34)" in done.stdout
+    assert "PROBLEM" not in done.stdout
     for name in ("badges", "items", "wardrobe"):  # the Python services' zips are as before: 0o644 only
         with zipfile.ZipFile(tmp_path / f"{name}.zip") as zf:
             assert {i.external_attr >> 16 for i in zf.infolist()} == {0o100644}, name
