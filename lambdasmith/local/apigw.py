@@ -21,7 +21,7 @@ def encode_body(body: bytes, content_type: str) -> tuple[str | None, bool]:
     anything else travels base64-encoded, as API Gateway sends it."""
     if not body:
         return None, False
-    if any(content_type.startswith(t) for t in _TEXT_TYPES):
+    if any(content_type.lower().lstrip().startswith(t) for t in _TEXT_TYPES):  # media types ignore case
         try:
             return body.decode("utf-8"), False
         except UnicodeDecodeError:
@@ -37,7 +37,14 @@ def v2_event(
     source_ip: str = "127.0.0.1",
     request_id: str | None = None,
     host: str = "localhost",
+    protocol: str = "HTTP/1.1",
+    forwarded: tuple[str, int] | None = None,
+    trace_id: str | None = None,
 ) -> dict[str, Any]:
+    """The HTTP API / Function URL (payload 2.0) event for one HTTP request. `forwarded` is
+    (scheme, port) of the listener: the front end then adds `x-forwarded-for` (the client's address
+    after any the client sent), `x-forwarded-proto` and `x-forwarded-port`, as AWS's do; `trace_id`
+    becomes `x-amzn-trace-id`."""
     path, _, query = target.partition("?")
     merged: dict[str, str] = {}
     cookies: list[str] = []
@@ -47,6 +54,11 @@ def v2_event(
             cookies.extend(c.strip() for c in value.split(";") if c.strip())
             continue
         merged[n] = f"{merged[n]},{value}" if n in merged else value
+    if forwarded is not None:
+        merged["x-forwarded-for"] = f"{merged['x-forwarded-for']}, {source_ip}" if "x-forwarded-for" in merged else source_ip
+        merged["x-forwarded-proto"], merged["x-forwarded-port"] = forwarded[0], str(forwarded[1])
+    if trace_id is not None:
+        merged["x-amzn-trace-id"] = trace_id
     qs: dict[str, str] = {}
     for k, v in parse_qsl(query, keep_blank_values=True):
         qs[k] = f"{qs[k]},{v}" if k in qs else v
@@ -67,7 +79,7 @@ def v2_event(
             "http": {
                 "method": method.upper(),
                 "path": path or "/",
-                "protocol": "HTTP/1.1",
+                "protocol": protocol,
                 "sourceIp": source_ip,
                 "userAgent": merged.get("user-agent", ""),
             },

@@ -132,8 +132,7 @@ class FunctionEndpoint(Endpoint):
             event = v1_event(request.method, request.target, request.headers, request.body,
                              source_ip=request.client_ip, request_id=request.request_id)  # fmt: skip
         else:
-            event = v2_event(request.method, request.target, request.headers, request.body, source_ip=request.client_ip,
-                             request_id=request.request_id, host=request.header("host") or "localhost")  # fmt: skip
+            event = _v2_event(request)
         # The gateway takes the result as it is, and keeps its own log (the access log).
         outcome = invocation.invoke(self.function, event, request_id=request.request_id, marshal=False, log=None)
         if outcome.function_error:  # a handler that raises is a 502 at the gateway, as on AWS
@@ -173,6 +172,7 @@ class ShellEndpoint(Endpoint):
 
     def handle(self, request: Request) -> HttpResult:
         from lambdasmith.local.function_urls import http_result, not_found
+        from lambdasmith.local.runtime_api import new_trace_id
 
         path, sep, query = request.target.partition("?")
         name, _, rest = path.lstrip("/").partition("/")
@@ -180,10 +180,20 @@ class ShellEndpoint(Endpoint):
         emulator = self.functions.emulator(name) if name else None
         if emulator is None:
             return not_found(name, sorted(self.functions.functions))
-        event = v2_event(request.method, target, request.headers, request.body, source_ip=request.client_ip,
-                         request_id=request.request_id, host=request.header("host") or "localhost")  # fmt: skip
-        done = emulator.invoke(json.dumps(event).encode(), trace_id=request.header("x-amzn-trace-id"))
-        return http_result(done)
+        trace_id = request.header("x-amzn-trace-id") or new_trace_id()
+        event = _v2_event(request, target, trace_id)
+        # One request id for the event, the runtime's Lambda-Runtime-Aws-Request-Id and the access log.
+        done = emulator.invoke(json.dumps(event).encode(), trace_id=trace_id, request_id=request.request_id)
+        result = http_result(done)
+        result.headers.append(("x-amzn-RequestId", request.request_id))  # as a Function URL names it
+        return result
+
+
+def _v2_event(request: Request, target: str | None = None, trace_id: str | None = None) -> dict[str, Any]:
+    """The payload 2.0 event of a request, as an HTTP API or a Function URL front end makes it."""
+    return v2_event(request.method, request.target if target is None else target, request.headers, request.body,
+                    source_ip=request.client_ip, request_id=request.request_id, host=request.header("host") or "localhost",
+                    protocol=request.protocol, forwarded=(request.scheme, request.port), trace_id=trace_id)  # fmt: skip
 
 
 class InvokeGuard:

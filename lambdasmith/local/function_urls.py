@@ -40,7 +40,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from lambdasmith.local.apigw import HttpResult, v2_result
 from lambdasmith.local.invocation import Outcome
@@ -48,6 +48,7 @@ from lambdasmith.local.runtime_api import Invocation, RuntimeEmulator
 from lambdasmith.shell.service import EXAMPLES_DIR
 
 if TYPE_CHECKING:
+    from lambdasmith.local.invoke import Runner
     from lambdasmith.manifest import Function
 
 SHELL_FUNCTIONS_ENV = "LAMBDASMITH_SHELL_FUNCTIONS"
@@ -205,15 +206,16 @@ def not_found(name: str, known: list[str]) -> HttpResult:
 # ---------------------------------------------------------------------------- the Invoke API's hook
 
 
-def invoke_runners(functions: ShellFunctions | None = None) -> dict[str, Callable[[bytes, str, str | None], Outcome]]:
-    """For the Invoke API: each shell function as `run(payload, request_id, client_context_json)`."""
+def invoke_runners(functions: ShellFunctions | None = None) -> dict[str, Runner]:
+    """For the Invoke API: each shell function as `run(payload, request_id, client_context_json,
+    qualifier)` (lambdasmith.local.invoke.Runner)."""
     registry = functions or shell_functions()
 
-    def runner(name: str) -> Callable[[bytes, str, str | None], Outcome]:
-        def run(payload: bytes, request_id: str, client_context: str | None) -> Outcome:
+    def runner(name: str) -> Runner:
+        def run(payload: bytes, request_id: str, client_context: str | None, qualifier: str | None) -> Outcome:
             emulator = registry.emulator(name)
             assert emulator is not None
-            inv = emulator.invoke(payload, client_context=client_context, request_id=request_id)
+            inv = emulator.invoke(payload, client_context=client_context, request_id=request_id, qualifier=qualifier)
             return Outcome(
                 request_id, inv.payload, None if inv.ok else "Unhandled", "" if inv.ok else inv.error_message,
                 log_tail=inv.logs.encode("utf-8", "replace")[-TAIL_BYTES:], init_ms=inv.init_duration_ms,

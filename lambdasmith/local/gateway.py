@@ -54,12 +54,15 @@ class Request:
     """One HTTP request as an endpoint is given it: the target as it came on the wire (path and
     query still percent-encoded), headers in order with lower-case names, the whole body."""
 
-    __slots__ = ("method", "target", "headers", "body", "client_ip", "peer_ip", "request_id")
+    __slots__ = ("method", "target", "headers", "body", "client_ip", "peer_ip", "request_id", "protocol", "scheme",
+                 "port")  # fmt: skip
 
     def __init__(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str,
-                 peer_ip: str, request_id: str) -> None:  # fmt: skip
+                 peer_ip: str, request_id: str, protocol: str = "HTTP/1.1", scheme: str = "http",
+                 port: int = 0) -> None:  # fmt: skip
         self.method, self.target, self.headers, self.body = method, target, headers, body
         self.client_ip, self.peer_ip, self.request_id = client_ip, peer_ip, request_id
+        self.protocol, self.scheme, self.port = protocol, scheme, port  # as the client spoke to us
 
     def header(self, name: str) -> str | None:
         """The first value of a header (name in lower case)."""
@@ -67,6 +70,11 @@ class Request:
             if k == name:
                 return v
         return None
+
+
+def _protocol(http_version: str) -> str:
+    """The request line's protocol. granian reports HTTP/1.0 as "1" (ASGI says "1.0")."""
+    return "HTTP/" + {"1": "1.0"}.get(http_version, http_version)
 
 
 def header_problem(headers: list[tuple[str, str]]) -> str | None:
@@ -134,7 +142,9 @@ class Gateway:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         peer = (scope.get("client") or ("", 0))[0]
         forwarded = next((v for k, v in headers if k == "x-forwarded-for"), None) if self.proxies else None
-        request = Request(method, target, headers, b"", client_ip(peer, forwarded, self.proxies), peer, uuid4())
+        request = Request(method, target, headers, b"", client_ip(peer, forwarded, self.proxies), peer, uuid4(),
+                          _protocol(scope.get("http_version", "1.1")), scope.get("scheme", "http"),
+                          (scope.get("server") or ("", 0))[1] or 0)  # fmt: skip
         close = False
         try:
             result = self._refusal(request)

@@ -77,7 +77,9 @@ DEFAULT_MEMORY_MB = 128
 DEFAULT_TIMEOUT_S = 30.0
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # 6291456: Lambda's synchronous request limit
 MAX_ASYNC_PAYLOAD = 256 * 1024  # Event invocations: what one queue message holds (MAX_MESSAGE_BYTES)
-MAX_RESPONSE = 6 * 1024 * 1024  # a synchronous response
+# A synchronous response: 6 MiB and 100 bytes, the figure Lambda's own error names ("Response
+# payload size exceeded maximum allowed payload size (6291556 bytes).").
+MAX_RESPONSE = 6_291_556
 MAX_CLIENT_CONTEXT = 3583  # bytes of base64, as Lambda limits it
 
 LambdaHandler = Callable[[Any, Any], Any]

@@ -162,10 +162,11 @@ def _ensure_tee() -> None:
 # ---------------------------------------------------------------------------- functions
 
 
-Runner = Callable[[bytes, str, "str | None"], Outcome]
+Runner = Callable[[bytes, str, "str | None", "str | None"], Outcome]
 """A function with an execution environment of its own (a custom runtime behind the Runtime API
-emulator): `run(raw event JSON, request id, client context JSON)` → its outcome. It writes its
-own START / END / REPORT lines; the outcome's `log_tail` is its log."""
+emulator): `run(raw event JSON, request id, client context JSON, qualifier)` → its outcome (the
+qualifier the caller used reaches the runtime in its invoked-function ARN, as on Lambda). It writes
+its own START / END / REPORT lines; the outcome's `log_tail` is its log."""
 
 
 class Function(invocation.Function):
@@ -194,7 +195,7 @@ def invoke(
     request_id = request_id or uuid4()
     if fn.runner is not None:
         payload = raw if raw is not None else json.dumps(event).encode()
-        outcome = fn.runner(payload, request_id, client_context.raw if client_context else None)
+        outcome = fn.runner(payload, request_id, client_context.raw if client_context else None, qualifier)
         if not tail:
             outcome.log_tail = None
         return outcome

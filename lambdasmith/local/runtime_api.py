@@ -13,7 +13,10 @@ time and waits for its answer:
 A bootstrap that exits while an invocation runs fails it with `Runtime.ExitError`; one that does
 not answer before the deadline is killed (`Runtime.Timeout`); either way the next invoke starts a
 fresh one (a cold start again). An init that does not ask for its first event within
-`init_timeout_s` is killed as well (`Runtime.InitTimeout`).
+`init_timeout_s` is killed as well (`Runtime.InitTimeout`). A bootstrap that exits *between*
+invocations (after answering, as a one-shot bootstrap does, or awslambdaric after a 413) fails
+nothing: the next event, never handed out, goes to a fresh environment. A `Runtime.Timeout` the
+runtime reports itself (our bootstrap kills its handler first) leaves its environment running.
 
 The bootstrap's stdout and stderr are forwarded line by line to the log sink (stderr by default),
 between the `START` / `END` / `REPORT` lines of each invocation (`Init Duration` on the first one
@@ -58,7 +61,7 @@ from lambdasmith.local.invocation import (
 )
 from lambdasmith.local.servers import LocalServer
 
-MAX_RESPONSE_BYTES = MAX_RESPONSE  # 6291456: Lambda's synchronous response limit
+MAX_RESPONSE_BYTES = MAX_RESPONSE  # 6291556, the response limit Lambda's error names
 MAX_ERROR_BYTES = 1024 * 1024
 PREFIX = "/2018-06-01/runtime/"
 KNOWN_IDS = 1000  # answered request ids remembered (a late second answer is a 403, not a 400)
@@ -101,11 +104,14 @@ def _stderr_sink(text: str) -> None:
 class _Pending:
     """An invocation from queueing to its answer (fields guarded by the emulator's condition)."""
 
-    def __init__(self, request_id: str, payload: bytes, client_context: str | None, trace_id: str):
+    def __init__(self, request_id: str, payload: bytes, client_context: str | None, trace_id: str,
+                 function_arn: str):  # fmt: skip
         self.request_id = request_id
         self.payload = payload
         self.client_context = client_context
         self.trace_id = trace_id
+        self.function_arn = function_arn  # with the qualifier the caller used
+        self.timed_out = False  # by the emulator's clock (not a timeout the runtime reported)
         self.dispatched: float | None = None  # monotonic, when `next` handed it out
         self.deadline_ms = 0
         self.result: Invocation | None = None
@@ -254,15 +260,17 @@ class RuntimeEmulator:
         return child.proc.pid if child is not None and child.proc.poll() is None else None
 
     def invoke(self, payload: bytes, *, client_context: str | None = None, trace_id: str | None = None,
-               request_id: str | None = None) -> Invocation:  # fmt: skip
+               request_id: str | None = None, qualifier: str | None = None) -> Invocation:  # fmt: skip
+        """Run one invocation. `qualifier` (a version or alias the caller named) is part of the
+        invoked-function ARN the runtime is given."""
         with self._turn:
             if self._closed:
                 raise RuntimeError(f"{self.function_name}: the runtime emulator is closed")
             request_id = request_id or uuid4()
-            trace_id = trace_id or _new_trace_id()
+            trace_id = trace_id or new_trace_id()
             self._capture = []
             self._log(start_line(request_id))
-            pending = _Pending(request_id, payload, client_context, trace_id)
+            pending = _Pending(request_id, payload, client_context, trace_id, function_arn(self.function_name, qualifier))
             result = self._run(pending)
             child = self._child
             if child is not None:
@@ -271,7 +279,7 @@ class RuntimeEmulator:
                 if child.init_ms is not None and not child.init_reported:
                     child.init_reported = True
                     result.init_duration_ms = child.init_ms
-            if self._init_error is not None or result.error_type in ("Runtime.Timeout", "Runtime.InitTimeout"):
+            if self._init_error is not None or pending.timed_out:
                 self._reset()  # the next invoke starts a fresh environment (so after an exit: dead)
             self._init_error = None
             self._log(end_line(request_id))
@@ -299,40 +307,51 @@ class RuntimeEmulator:
     # ------------------------------------------------------------------ the invocation
 
     def _run(self, pending: _Pending) -> Invocation:
-        try:
-            child = self._ensure_child()
-        except OSError as e:  # no such bootstrap, not executable, …
-            message = f"Couldn't start the bootstrap {self.bootstrap[0]!r}: {e.strerror or e}"
-            self._log(message + "\n")
-            return Invocation(pending.request_id, False, error_json("Runtime.InvalidEntrypoint", message),
-                              "Runtime.InvalidEntrypoint")  # fmt: skip
-        with self._cond:
-            self._queue = pending
-            self._cond.notify_all()
-            init_limit = time.monotonic() + self.init_timeout_s
+        for attempt in range(2):
+            try:
+                child = self._ensure_child()
+            except OSError as e:  # no such bootstrap, not executable, …
+                message = f"Couldn't start the bootstrap {self.bootstrap[0]!r}: {e.strerror or e}"
+                self._log(message + "\n")
+                return Invocation(pending.request_id, False, error_json("Runtime.InvalidEntrypoint", message),
+                                  "Runtime.InvalidEntrypoint")  # fmt: skip
+            with self._cond:
+                self._wait(pending, child)
+                self._queue = None
+                if (attempt == 0 and pending.dispatched is None and pending.result is None
+                        and child.init_ms is not None and child.proc.poll() is not None):  # fmt: skip
+                    # It served earlier events and ended before asking for this one: it ended
+                    # between invocations, which fails nothing. A fresh environment takes it.
+                    continue
+                result = pending.result
+                if result is None:
+                    # Not answered: a timeout or an exit. Later answers for this id are refused (403).
+                    pending.result = result = self._unanswered(pending, child)
+                return result
+        raise AssertionError("unreachable: the second attempt always returns")  # pragma: no cover
 
-            def settled() -> bool:
-                return pending.result is not None or child.proc.poll() is not None
+    def _wait(self, pending: _Pending, child: _Child) -> None:
+        """Queue `pending` and wait (holding the condition) until it is answered, its environment
+        exits, or time runs out: the init limit until `next` takes it, then the function timeout."""
+        self._queue = pending
+        self._cond.notify_all()
+        init_limit = time.monotonic() + self.init_timeout_s
 
-            # Until `next` hands the event out: bounded by the init limit.
-            while pending.dispatched is None and not settled():
-                left = init_limit - time.monotonic()
+        def settled() -> bool:
+            return pending.result is not None or child.proc.poll() is not None
+
+        while pending.dispatched is None and not settled():
+            left = init_limit - time.monotonic()
+            if left <= 0:
+                break
+            self._cond.wait(left)  # woken by `next`, an answer, or the bootstrap's exit
+        if pending.dispatched is not None:
+            deadline = pending.dispatched + self.timeout_s
+            while not settled():
+                left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._cond.wait(left)  # woken by `next`, an answer, or the bootstrap's exit
-            if pending.dispatched is not None:
-                deadline = pending.dispatched + self.timeout_s
-                while not settled():
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
-            self._queue = None
-            result = pending.result
-            if result is None:
-                # Not answered: a timeout or an exit. Later answers for this id are refused (403).
-                pending.result = result = self._unanswered(pending, child)
-            return result
+                self._cond.wait(left)
 
     def _unanswered(self, pending: _Pending, child: _Child) -> Invocation:
         since = pending.dispatched if pending.dispatched is not None else time.monotonic()
@@ -345,6 +364,7 @@ class RuntimeEmulator:
             self._log(message + "\nRuntime.ExitError\n")
             return Invocation(pending.request_id, False, error_json("Runtime.ExitError", message), "Runtime.ExitError",
                               duration_ms=duration)  # fmt: skip
+        pending.timed_out = True  # the environment is reset when the invocation ends
         if pending.dispatched is None:
             message = f"Init timed out after {_seconds(self.init_timeout_s)} seconds"
             kind = "Runtime.InitTimeout"
@@ -501,7 +521,8 @@ def _candidates(root: int | None) -> Iterator[int]:
     yield own
 
 
-def _new_trace_id() -> str:
+def new_trace_id() -> str:
+    """An X-Ray trace header, for an invocation whose caller sent none."""
     return f"Root=1-{int(time.time()):08x}-{uuid4().replace('-', '')[:24]};Parent={uuid4().replace('-', '')[:16]};Sampled=0"
 
 
@@ -594,7 +615,7 @@ class _RuntimeHandler(BaseHTTPRequestHandler):
         headers = [
             ("Lambda-Runtime-Aws-Request-Id", pending.request_id),
             ("Lambda-Runtime-Deadline-Ms", str(pending.deadline_ms)),
-            ("Lambda-Runtime-Invoked-Function-Arn", emulator.function_arn),
+            ("Lambda-Runtime-Invoked-Function-Arn", pending.function_arn),
             ("Lambda-Runtime-Trace-Id", pending.trace_id),
             ("Content-Type", "application/json"),
         ]

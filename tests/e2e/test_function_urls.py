@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import sys
 from http.client import HTTPConnection
 from pathlib import Path
@@ -114,6 +115,34 @@ def test_event_is_payload_2_with_the_path_after_the_function_name(server):
     assert event["body"] == '{"k":"v"}' and event["isBase64Encoded"] is False
     root = json.loads(request(server, "GET", "/web?z=1")[2])["event"]
     assert root["rawPath"] == "/" and root["rawQueryString"] == "z=1"
+
+
+def test_event_carries_what_a_function_url_adds(server):
+    """As AWS's Function URL front end: one request id for the event, the runtime and the answer;
+    x-forwarded-* and x-amzn-trace-id headers; the protocol the client spoke; text media types
+    recognised whatever their case."""
+    port = urlsplit(server.urls["shell"]).port
+    status, headers, body = request(server, "POST", "/web/echo", body=b"caf\xc3\xa9",
+                                    headers={"Content-Type": "Text/Plain; charset=UTF-8", "X-Forwarded-For": "203.0.113.9"})  # fmt: skip
+    assert status == 200
+    got = json.loads(body)
+    event, runtime = got["event"], got["runtime"]
+    answer_id = dict((k.lower(), v) for k, v in headers)["x-amzn-requestid"]
+    assert event["requestContext"]["requestId"] == runtime["requestId"] == answer_id
+    h = event["headers"]
+    assert h["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"  # the client's claim, then its address
+    assert (h["x-forwarded-proto"], h["x-forwarded-port"]) == ("http", str(port))
+    assert h["x-amzn-trace-id"].startswith("Root=1-") and h["x-amzn-trace-id"] == runtime["traceId"]
+    assert event["requestContext"]["http"]["protocol"] == "HTTP/1.1"
+    assert event["isBase64Encoded"] is False and event["body"] == "café"
+    u = urlsplit(server.urls["shell"])
+    with socket.create_connection((u.hostname, u.port), timeout=10) as sock:
+        sock.sendall(b"GET /web/echo HTTP/1.0\r\nHost: x\r\n\r\n")
+        raw = b"".join(iter(lambda: sock.recv(65536), b""))
+    assert json.loads(raw.partition(b"\r\n\r\n")[2])["event"]["requestContext"]["http"]["protocol"] == "HTTP/1.0"
+    given = "Root=1-5f84c7a3-3f2a1b0c9d8e7f6a5b4c3d2e;Parent=53995c3f42cd8ad8;Sampled=1"
+    traced = json.loads(request(server, "GET", "/web/echo", headers={"X-Amzn-Trace-Id": given})[2])
+    assert traced["event"]["headers"]["x-amzn-trace-id"] == traced["runtime"]["traceId"] == given
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(server):

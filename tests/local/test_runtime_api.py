@@ -124,6 +124,10 @@ def test_response_over_6_mib_is_413_and_fails_the_invocation(emu):
     assert report == {"size": 413, "size_after": 403}
 
 
+def test_the_response_limit_is_the_one_lambda_names():
+    assert MAX_RESPONSE_BYTES == 6_291_556  # "… maximum allowed payload size (6291556 bytes)."
+
+
 def test_response_of_exactly_6_mib_is_accepted(emu):
     result = call(emu, {"probe": "size", "n": MAX_RESPONSE_BYTES})
     assert result.ok and len(result.payload) == MAX_RESPONSE_BYTES
@@ -192,6 +196,50 @@ def test_timeout_kills_the_bootstrap_and_the_next_invoke_inits_again(sink):
         assert again.ok and json.loads(again.payload)["pid"] != pid
         assert again.init_duration_ms is not None
     assert any("Task timed out after 1.00 seconds" in line for line in sink.lines)
+
+
+@pytest.mark.parametrize("linger", [0, 0.3])
+def test_a_runtime_that_exits_after_answering_fails_nothing(emu, linger):
+    """A one-shot bootstrap (or awslambdaric after a 413) ends between invocations: the next event,
+    never handed to it, starts a fresh environment instead of failing with Runtime.ExitError. With
+    `linger` the next invoke is queued while the old process still runs (the race)."""
+    first = call(emu, {"probe": "answer_then_exit", "linger": linger})
+    assert first.ok
+    old = json.loads(first.payload)["pid"]
+    for _ in range(3):
+        after = call(emu, {"probe": "answer_then_exit", "linger": linger})
+        assert after.ok, after.payload
+        assert after.init_duration_ms is not None  # a cold start, as Lambda would make
+        new = json.loads(after.payload)["pid"]
+        assert new != old
+        old = new
+
+
+def test_a_runtime_that_never_asks_for_an_event_still_fails_with_exit_error(tmp_path, sink):
+    """Only an environment that served events gets the fresh start: one that dies in its init is an
+    ExitError, not an endless restart."""
+    script = tmp_path / "dies.sh"
+    script.write_text("#!/bin/sh\necho dying\nexit 7\n")
+    script.chmod(0o755)
+    with RuntimeEmulator("dies", [str(script)], "x.run", str(tmp_path), log=sink) as dies:
+        result = dies.invoke(b"{}")
+    assert not result.ok and result.error_type == "Runtime.ExitError"
+    assert "exit status 7" in result.error_message
+
+
+def test_a_timeout_the_runtime_reports_itself_keeps_the_environment(emu):
+    pid = json.loads(call(emu, {"probe": "pid"}).payload)["pid"]
+    reported = call(emu, {"probe": "report_timeout"})
+    assert not reported.ok and reported.error_type == "Runtime.Timeout"
+    after = call(emu, {"probe": "pid"})
+    assert after.ok and json.loads(after.payload)["pid"] == pid and after.init_duration_ms is None
+
+
+def test_the_qualifier_the_caller_used_reaches_the_runtime_in_the_function_arn(emu):
+    plain = json.loads(call(emu, {"probe": "headers"}).payload)["headers"]
+    live = json.loads(call(emu, {"probe": "headers"}, qualifier="live").payload)["headers"]
+    assert plain["Lambda-Runtime-Invoked-Function-Arn"].endswith(":function:probe-fn")
+    assert live["Lambda-Runtime-Invoked-Function-Arn"].endswith(":function:probe-fn:live")
 
 
 def test_start_end_report_lines_with_init_duration_only_after_an_init(emu, sink):

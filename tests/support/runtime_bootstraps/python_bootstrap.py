@@ -79,6 +79,14 @@ def probe(event, rid, headers):
     if kind == "sleep":
         time.sleep(event["s"])
         return json.dumps({"slept": event["s"], "pid": os.getpid()})
+    if kind == "answer_then_exit":  # a one-shot runtime: answers, then ends before asking again
+        call("POST", f"/invocation/{rid}/response", json.dumps({"pid": os.getpid()}).encode())
+        time.sleep(event.get("linger", 0))
+        os._exit(0)
+    if kind == "report_timeout":  # a runtime that timed its own handler out (as our bootstrap does)
+        body = json.dumps({"errorMessage": "handler killed at its deadline", "errorType": "Runtime.Timeout"})
+        call("POST", f"/invocation/{rid}/error", body, {"Lambda-Runtime-Function-Error-Type": "Runtime.Timeout"})
+        return None
     if kind == "log":
         print("to stdout", flush=True)
         print("to stderr", file=sys.stderr, flush=True)
@@ -93,6 +101,8 @@ def main():
         if status != 200:
             continue
         rid = headers["Lambda-Runtime-Aws-Request-Id"]
+        os.environ["_X_AMZN_TRACE_ID"] = headers.get("Lambda-Runtime-Trace-Id", "")  # as Lambda's runtimes do
+        os.environ["TEST_RUNTIME_REQUEST_ID"] = rid  # this bootstrap's own, for the handlers' echo
         try:
             event = json.loads(body)
             if isinstance(event, dict) and "probe" in event:

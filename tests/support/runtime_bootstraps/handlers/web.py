@@ -1,6 +1,7 @@
 """A test handler for Function URL serving: what it returns depends on the event's rawPath."""
 
 import base64
+import os
 
 
 def run(event):
@@ -30,4 +31,5 @@ def run(event):
         return "just text"
     if path == "/fail":
         raise RuntimeError("handler failed")
-    return {"event": event}
+    return {"event": event, "runtime": {"requestId": os.environ.get("TEST_RUNTIME_REQUEST_ID"),
+                                        "traceId": os.environ.get("_X_AMZN_TRACE_ID")}}
