@@ -303,24 +303,21 @@ def test_every_function_has_its_live_alias(emulator: Emulator, stacks: dict[str,
 # ------------------------------------------------------------------ used as a user
 
 
-def test_badges_signed_ingest_then_test_badge(emulator: Emulator, stacks: dict[str, Stack],
-                                              tmp_path: Path) -> None:
-    stack = deployed(stacks, "badges")
-    out = stack.outputs
-    env = {**emulator.env(), "LAMBDASMITH_TABLE_BACKEND": "dynamodb", "LAMBDASMITH_SECRET_BACKEND": "secretsmanager",
-           "BADGES_RESULTS_TABLE": out["ResultsTableName"], "BADGES_NONCES_TABLE": out["NoncesTableName"],
-           "BADGES_ORGS_TABLE": out["OrgSecretsTableName"]}
-    # The operator registers the org's HMAC key as deploy/badges/README.md says.
-    r = subprocess.run([sys.executable, "-m", "lambdasmith", "badges", "register-org", "acme", "--type", "testdata",
-                        "--secret", BADGES_SECRET, "--data-dir", str(tmp_path)],
-                       capture_output=True, text=True, env=env, timeout=60)
-    assert r.returncode == 0, r.stderr
-    host, prefix = api_host(out["ApiUrl"], emulator)
+def http_api_event(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> dict:
+    """An HTTP API (payload 2.0) event as API Gateway sends the badges function one."""
+    now = datetime.now(timezone.utc)
+    return {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+            "headers": {k.lower(): v for k, v in headers.items()},
+            "requestContext": {"accountId": "000000000000", "apiId": "emulator", "domainName": "localhost",
+                               "domainPrefix": "localhost", "requestId": str(uuid.uuid4()), "routeKey": "$default",
+                               "stage": "$default", "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                               "timeEpoch": int(now.timestamp() * 1000),
+                               "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                        "sourceIp": "127.0.0.1", "userAgent": "emulator-test"}},
+            "body": body.decode("utf-8"), "isBase64Encoded": False}
 
-    health = emulator.request("GET", host, prefix + "/health")
-    assert health.status == 200 and health.json()["status"] == "Healthy", (health.status, health.body[:500])
 
-    branch = "b-" + uuid.uuid4().hex[:8]
+def signed_ingest(branch: str) -> tuple[str, dict[str, str], bytes]:
     t = datetime.now(timezone.utc)
     body = json.dumps({"platform": "linux", "passed": 40, "failed": 2, "skipped": 1, "total": 43,
                        "url_html": "https://ci.example/run/77", "commit": "abc123", "run_id": str(uuid.uuid4()),
@@ -328,18 +325,65 @@ def test_badges_signed_ingest_then_test_badge(emulator: Emulator, stacks: dict[s
                        "workflow_run_url": "https://ci.example/run/77/workflow"}).encode()
     headers = {"Content-Type": "application/json", "X-Nonce": str(uuid.uuid4()),
                "X-Timestamp": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "X-Signature": sign_v1(BADGES_SECRET, body)}
-    path = f"/tests/results/linux/acme/widgets/{branch}"
+    return f"/tests/results/linux/acme/widgets/{branch}", headers, body
+
+
+@pytest.fixture(scope="module")
+def badges_org(emulator: Emulator, stacks: dict[str, Stack], tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    """The badges stack with org `acme` registered by the operator, as deploy/badges/README.md says."""
+    out = deployed(stacks, "badges").outputs
+    env = {**emulator.env(), "LAMBDASMITH_TABLE_BACKEND": "dynamodb", "LAMBDASMITH_SECRET_BACKEND": "secretsmanager",
+           "BADGES_RESULTS_TABLE": out["ResultsTableName"], "BADGES_NONCES_TABLE": out["NoncesTableName"],
+           "BADGES_ORGS_TABLE": out["OrgSecretsTableName"]}
+    r = subprocess.run([sys.executable, "-m", "lambdasmith", "badges", "register-org", "acme", "--type", "testdata",
+                        "--secret", BADGES_SECRET, "--data-dir", str(tmp_path_factory.mktemp("badges-cli"))],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return stacks["badges"]
+
+
+def test_badges_signed_ingest_then_test_badge(emulator: Emulator, badges_org: Stack) -> None:
+    """Through the `live` alias with the events the HTTP API would send (Invoke, over HTTP to the emulator):
+    the function, its role's policies, its three tables and the org's secret in Secrets Manager."""
+    lam = emulator.client("lambda")
+    fn = badges_org.outputs["LiveAliasArn"]
+
+    def call(event: dict) -> dict:
+        r = lam.invoke(FunctionName=fn, Payload=json.dumps(event))
+        answer = json.loads(r["Payload"].read())
+        assert "FunctionError" not in r, answer
+        return answer
+
+    branch = "b-" + uuid.uuid4().hex[:8]
+    path, headers, body = signed_ingest(branch)
+    created = call(http_api_event("POST", path, headers, body))
+    assert created["statusCode"] == 201, created
+    assert json.loads(created["body"])["repository"] == f"acme/widgets/linux/{branch}"
+    replay = call(http_api_event("POST", path, headers, body))
+    assert replay["statusCode"] == 400 and "NONCE_ALREADY_USED" in replay["body"], replay  # the nonce is spent
+    forged = call(http_api_event("POST", path, {**headers, "X-Nonce": str(uuid.uuid4()),
+                                               "X-Signature": sign_v1("not-the-key", body)}, body))
+    assert forged["statusCode"] == 401, forged
+
+    badge = call(http_api_event("GET", f"/badges/tests/linux/acme/widgets/{branch}", {}))
+    assert badge["statusCode"] == 200, badge
+    assert json.loads(badge["body"]) == {"schemaVersion": 1, "label": "tests", "message": "40 passed, 2 failed",
+                                         "color": "yellow"}
+
+
+def test_badges_over_the_http_api(emulator: Emulator, badges_org: Stack) -> None:
+    api_id = badges_org.outputs["ApiUrl"].split("://", 1)[1].split(".", 1)[0]
+    if not emulator.client("apigatewayv2").get_routes(ApiId=api_id)["Items"]:
+        pytest.xfail("ministack's AWS::ApiGatewayV2::Api provisioner ignores Body, the OpenAPI definition SAM "
+                     "generates for an HttpApi's events (and it has no ImportApi): the API has no routes and no "
+                     "integrations, so every request is API Gateway's own 404")
+    host, prefix = api_host(badges_org.outputs["ApiUrl"], emulator)
+    branch = "b-" + uuid.uuid4().hex[:8]
+    path, headers, body = signed_ingest(branch)
     created = emulator.request("POST", host, prefix + path, headers, body)
     assert created.status == 201, (created.status, created.body[:500])
-    assert created.json()["repository"] == f"acme/widgets/linux/{branch}"
-
-    replay = emulator.request("POST", host, prefix + path, headers, body)
-    assert replay.status == 401, (replay.status, replay.body[:500])  # the nonce was spent
-
     badge = emulator.request("GET", host, prefix + f"/badges/tests/linux/acme/widgets/{branch}")
-    assert badge.status == 200, (badge.status, badge.body[:500])
-    assert badge.json() == {"schemaVersion": 1, "label": "tests", "message": "40 passed, 2 failed",
-                            "color": "yellow"}
+    assert badge.status == 200 and badge.json()["message"] == "40 passed, 2 failed", badge
 
 
 def test_wardrobe_create_then_share_through_the_queue(emulator: Emulator, stacks: dict[str, Stack]) -> None:
@@ -383,6 +427,13 @@ def test_items_async_failure_lands_in_the_dlq(emulator: Emulator, stacks: dict[s
     # An outage of its storage: the table is gone, so the handler raises (a Lambda error, not a 500 body).
     emulator.client("dynamodb").delete_table(TableName=stack.outputs["TableName"])
     event = {"action": "create", "data": {"name": "lost?"}, "correlationId": "emulator-outage"}
+    failed = lam.invoke(FunctionName=f"{fn}:live", Payload=json.dumps(event))
+    error = json.loads(failed["Payload"].read())
+    assert failed.get("FunctionError") == "Unhandled" and "statusCode" not in error, error
+
+    if not lam.get_function_configuration(FunctionName=f"{fn}:live").get("DeadLetterConfig"):
+        pytest.xfail("ministack's AWS::Lambda::Function provisioner drops DeadLetterConfig (SAM's DeadLetterQueue), "
+                     "so a failed async event has nowhere to go after its retries")
     accepted = lam.invoke(FunctionName=f"{fn}:live", InvocationType="Event", Payload=json.dumps(event))
     assert accepted["StatusCode"] == 202
 
