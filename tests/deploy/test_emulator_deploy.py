@@ -20,6 +20,17 @@ so each function's calls are evaluated against its execution role), aliases, the
 APIs, tables, queues, log groups, layers and the Function URL. Then each stack is driven as a user
 over real HTTP to the emulator (API Gateway and Function URLs by Host header, as their DNS names
 would be); what the emulator cannot do is xfailed with its limitation, never passed silently.
+Each xfail is decided by what the emulator shows at that moment (no routes on the HTTP API, its own
+health page, no DeadLetterConfig on the function, its "No bootstrap binary" error), so a ministack
+that closes a gap makes the step's real assertions run:
+
+- the badges HTTP API: the emulator's AWS::ApiGatewayV2::Api ignores `Body`, the OpenAPI document
+  SAM generates for an HttpApi's events, so the API has no routes. The badges flow is therefore
+  also driven through the `live` alias with the payload 2.0 events API Gateway would send;
+- GET /health on any host is the emulator's own health page;
+- the items DLQ: the emulator's AWS::Lambda::Function provisioner drops DeadLetterConfig;
+- the shell Function URL: a provided.* bootstrap is looked for only in the function's own code, not
+  in its layers at /opt (ours is the ShellBootstrapLayer's /opt/bootstrap).
 """
 
 from __future__ import annotations
@@ -44,6 +55,9 @@ from tests.support import ministack
 from tests.support.aws_servers import ServerUnavailable
 from tests.support.serving import Reply, http
 from tests.support.templates import ROOT, load_template, run_build
+
+# The first run installs ministack into .cache/ministack-venv (about 30 s here), inside the first test's setup.
+pytestmark = pytest.mark.timeout(300)
 
 STACKS = ("items", "badges", "wardrobe", "shell")
 ENVIRONMENT = "staging"
@@ -158,6 +172,8 @@ def emulator() -> Iterator[Emulator]:
     try:
         yield Emulator(server)
     finally:
+        if os.environ.get("LAMBDASMITH_EMULATOR_LOG"):
+            Path(os.environ["LAMBDASMITH_EMULATOR_LOG"]).write_text(server.log_tail(10**7), encoding="utf-8")
         server.stop()
 
 
@@ -384,6 +400,15 @@ def test_badges_over_the_http_api(emulator: Emulator, badges_org: Stack) -> None
     assert created.status == 201, (created.status, created.body[:500])
     badge = emulator.request("GET", host, prefix + f"/badges/tests/linux/acme/widgets/{branch}")
     assert badge.status == 200 and badge.json()["message"] == "40 passed, 2 failed", badge
+
+
+def test_badges_health_over_the_http_api(emulator: Emulator, stacks: dict[str, Stack]) -> None:
+    host, prefix = api_host(deployed(stacks, "badges").outputs["ApiUrl"], emulator)
+    health = emulator.request("GET", host, prefix + "/health")
+    if health.status == 200 and {"services", "edition"} <= set(health.json()):
+        pytest.xfail("ministack answers GET /health itself on every host (its own health paths are matched before "
+                     "API Gateway routing), so the badges API's /health never reaches the function")
+    assert health.status == 200 and health.json()["status"] == "Healthy", (health.status, health.body[:500])
 
 
 def test_wardrobe_create_then_share_through_the_queue(emulator: Emulator, stacks: dict[str, Stack]) -> None:

@@ -12,10 +12,10 @@ and set accordingly when starting it:
 - The gateway binds BIND_HOST (default 0.0.0.0) on GATEWAY_PORT: 127.0.0.1 and a free port here.
 - At start-up it also opens an IoT MQTT mTLS listener on 0.0.0.0:8883 (IOT_MTLS_ENABLED=0 turns it
   off) and, for restored Transfer servers, an SFTP listener (SFTP_ENABLED=0); both off.
-- AUTH=true turns on SigV4 verification and IAM policy evaluation: requests must be signed with a
-  known key (the root key is the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY ministack runs with), and
-  each Lambda function runs with credentials of its execution role, whose policies are enforced on
-  its own calls to DynamoDB, SQS, SSM...
+- AUTH=true turns on SigV4 verification and IAM policy evaluation for IAM users' and STS sessions'
+  keys. Each Lambda function runs with an STS session of its execution role, whose policies are
+  enforced on its own calls to DynamoDB, SQS, SSM... The root key (the AWS_ACCESS_KEY_ID ministack
+  runs with, used here for the deploys) is allowed everything and its signature is not checked.
 - Lambda (LAMBDA_EXECUTOR=local, no Docker): python* functions run in a warm worker subprocess of
   ministack's own interpreter (sys.executable, so Python 3.11 here whatever `Runtime` says), with
   the code zip extracted to a temp dir and layers on sys.path; provided.* functions run
@@ -28,6 +28,7 @@ and set accordingly when starting it:
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -55,7 +56,15 @@ def venv_python() -> Path:
 
 
 def ensure_venv(timeout: float = 600.0) -> Path:
-    """The venv's python, creating the venv and installing ministack first when needed."""
+    """The venv's python, creating the venv and installing ministack first when needed (under a lock,
+    so two test runs never build it at once)."""
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(VENV.parent / "ministack-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_venv(timeout)
+
+
+def _ensure_venv(timeout: float) -> Path:
     want = "\n".join(MINISTACK_REQUIREMENTS) + "\n"
     if MARKER.is_file() and MARKER.read_text(encoding="utf-8") == want and venv_python().is_file():
         return venv_python()
