@@ -281,3 +281,13 @@ def test_the_built_code_works_with_the_templates_tables_and_environment(
     # ...and it was DynamoDB that kept them, not a local file.
     assert ddb.scan(TableName=names["ResultsTable"])["Count"] == 1
     assert ddb.scan(TableName=names["NoncesTable"])["Items"][0]["SK"] == {"S": "n-" + run}
+
+
+def test_the_http_api_writes_a_json_access_log_to_a_log_group_with_retention(resources: dict) -> None:
+    settings = resources["BadgesHttpApi"]["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["BadgesAccessLogGroup", "Arn"]}
+    fields = json.loads(settings["Format"])  # valid JSON once API Gateway fills in $context values
+    assert {"requestId", "ip", "status", "routeKey", "responseLatency", "integrationError"} <= set(fields)
+    assert all(v.startswith("$context.") for v in fields.values())
+    group = resources["BadgesAccessLogGroup"]
+    assert group["Type"] == "AWS::Logs::LogGroup" and group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}

@@ -149,7 +149,8 @@ def test_wardrobe_rest_api_routes_are_the_apps_routes(wres: dict, tmp_path: Path
     app = create_app(WardrobeConfig.from_env({"LAMBDASMITH_DATA_DIR": str(tmp_path)}))
     assert {(r.method, r.template) for r in app.router.routes} == API_ROUTES
     assert {p for m, p in routes if m == "OPTIONS"} == {p for _, p in API_ROUTES}
-    assert [r["Type"] for r in wres.values() if "Api" in r["Type"]] == ["AWS::Serverless::Api"]
+    assert [r["Type"] for r in wres.values() if "Api" in r["Type"] and r["Type"] != "AWS::ApiGateway::Account"] == [
+        "AWS::Serverless::Api"]  # one API (the Account resource is the account's log role setting)
 
 
 def test_wardrobe_rest_api_has_a_throttled_stage(wtemplate: dict, wres: dict) -> None:
@@ -496,3 +497,18 @@ def test_the_built_wardrobe_serves_the_stack_within_its_roles(
     assert {c[0] for c in api["calls"] if c[0].startswith("sqs:")} == {"sqs:SendMessage"}
     assert ["ssm:GetParameter", parameter, None] in api["calls"]  # the secret came from SSM
     assert {c[0].split(":")[0] for c in worker["calls"]} == {"dynamodb"}
+
+
+def test_the_rest_api_writes_a_json_access_log_to_a_log_group_with_retention(wres: dict) -> None:
+    api = wres["WardrobeApi"]["Properties"]
+    setting = api["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    fields = json.loads(setting["Format"])  # valid JSON once API Gateway fills in $context values
+    assert {"requestId", "ip", "status", "path", "responseLatency", "error"} <= set(fields)
+    assert all(v.startswith("$context.") for v in fields.values())
+    group = wres["ApiAccessLogGroup"]
+    assert group["Type"] == "AWS::Logs::LogGroup" and group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    # REST API logs need the account's API Gateway role; the stack sets it unless told the account has one,
+    # and the stage waits for it (a stage variable referencing it, as a DependsOn cannot be conditional).
+    assert wres["ApiGatewayAccount"]["Condition"] == wres["ApiGatewayLogRole"]["Condition"] == "CreatesApiGatewayLogRole"
+    assert api["Variables"]["accountLogRole"]["Fn::If"][1] == {"Ref": "ApiGatewayAccount"}

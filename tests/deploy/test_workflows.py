@@ -349,6 +349,22 @@ def test_deploy_starts_the_change_set_and_waits_for_the_canary(workflow: dict, t
     assert stage.temp("canary") == "ItemsFunction 7\n"
 
 
+def test_deploy_of_an_instant_update_does_not_wait_for_an_in_progress_it_never_sees(workflow: dict,
+                                                                                   tmp_path: Path) -> None:  # fmt: skip
+    stage = Stage(workflow, tmp_path)
+    rc, out, calls = stage.run("deploy", [
+        {"cmd": "sam", "out": [SAM_CREATED]},
+        {"cmd": "cloudformation describe-change-set", "when": "ExecutionStatus", "out": ["AVAILABLE", "EXECUTE_COMPLETE"]},
+        {"cmd": "cloudformation describe-change-set", "out": [""]},  # no alias moves
+        {"cmd": "cloudformation describe-stacks", "out": ["UPDATE_COMPLETE"]},  # done before the first look
+    ])  # fmt: skip
+    assert rc == 0, out
+    statuses = [c for c in calls_of(calls, "aws cloudformation describe-change-set") if "ExecutionStatus" in c]
+    assert len(statuses) == 2  # started: no more polling
+    assert len(calls_of(calls, "aws cloudformation describe-stacks")) == 1
+    assert "UPDATE_COMPLETE" in out
+
+
 def test_deploy_fails_when_the_stack_rolls_back_before_the_canary(workflow: dict, tmp_path: Path) -> None:
     stage = Stage(workflow, tmp_path)
     rc, out, _ = stage.run("deploy", [
