@@ -50,12 +50,14 @@ $(NODE_TOOLS)/.installed: tests/node/package.json
 	cd $(NODE_TOOLS) && npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Shell functions need jq and curl (the Lambda layer ships its own jq); Debian's packages here.
+# Shell functions need jq and curl (the Lambda layer ships its own jq); BadgeSmith's own ingestion
+# script (run by the e2e suite) needs uuidgen, xxd and openssl. Debian's packages here.
 system-tools: debian-keyring
-	@command -v jq >/dev/null && command -v curl >/dev/null || { \
-	  echo "installing jq and curl from Debian's packages"; \
+	@command -v jq >/dev/null && command -v curl >/dev/null && command -v uuidgen >/dev/null && \
+	  command -v xxd >/dev/null && command -v openssl >/dev/null || { \
+	  echo "installing jq, curl, uuid-runtime, xxd and openssl from Debian's packages"; \
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
-	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq jq curl >/dev/null; }
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq jq curl uuid-runtime xxd openssl >/dev/null; }
 
 # The key apt checks Debian's archive with, for the jq layer's packages (Ubuntu lacks it by default).
 debian-keyring:

@@ -241,6 +241,37 @@ def test_github_errors(base):
 # ---------------------------------------------------------------- ingestion
 
 
+# BadgeSmith's own ingestion script, unmodified, read from its repository at test time (never
+# copied into ours): a snapshot where the project's tools keep it, or LAMBDASMITH_BADGESMITH_REPO.
+BADGESMITH_REPO = Path(os.environ.get("LAMBDASMITH_BADGESMITH_REPO")
+                       or HERE.parents[2] / ".mirror" / "localstack-dotnet+badge-smith" / "repo")  # fmt: skip
+
+
+def badgesmith_file(path: str) -> str | None:
+    for where in (["--git-dir", str(BADGESMITH_REPO)], ["-C", str(BADGESMITH_REPO)]):
+        done = subprocess.run(["git", *where, "show", f"HEAD:{path}"], capture_output=True, text=True)
+        if done.returncode == 0:
+            return done.stdout
+    return None
+
+
+def test_badgesmiths_own_ingestion_script_posts_unmodified(base, tmp_path):
+    script = badgesmith_file("scripts/test-ingestion.sh")
+    if script is None:
+        pytest.skip(f"BadgeSmith's repository is not at {BADGESMITH_REPO} (set LAMBDASMITH_BADGESMITH_REPO)")
+    (tmp_path / "test-ingestion.sh").write_text(script)
+    branch = fresh_branch().lower()  # the script lower-cases the path's parts itself
+    body = tmp_path / "payload.json"
+    body.write_bytes(payload(passed=12, failed=1))
+    done = subprocess.run(["bash", str(tmp_path / "test-ingestion.sh"), "--base-url", base, "--owner", "Acme",
+                           "--repo", "Gadgets", "--platform", "Linux", "--branch", branch, "--secret", SECRET,
+                           "--payload-file", str(body)], cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(HTTP 201)" in done.stdout
+    badge = http("GET", base + f"/badges/tests/linux/acme/gadgets/{branch}")
+    assert badge.status == 200 and badge.json()["message"] == "12 passed, 1 failed"
+
+
 def test_ingest_signed_like_badgesmith_then_badge_and_redirect(base, tmp_path):
     branch = fresh_branch()
     body = tmp_path / "body.json"
