@@ -2,8 +2,10 @@
 # github_traffic.run: ?repo=owner/name → the repository's page views of the last 14 days
 #   {repository, total_views, unique_visitors, last_14_days: [{date, views, unique}],
 #    summary: {avg_daily_views, peak_day}}
-# from GET ${GITHUB_API_URL:-https://api.github.com}/repos/{repo}/traffic/views with $GITHUB_TOKEN.
-# 400 without a valid repo, 500 without a token, 502 (with the upstream status) when GitHub fails.
+# from GET ${GITHUB_API_URL:-https://api.github.com}/repos/{repo}/traffic/views with a GitHub token:
+# $GITHUB_TOKEN, or else the Secrets Manager secret named by $GITHUB_TOKEN_SECRET, read at run time
+# (helpers.sh secret_string; on AWS the stack sets this one). 400 without a valid repo, 500 without
+# a token, 502 (with the upstream status) when GitHub fails.
 for _h in "${BASH_SOURCE[0]%/*}/helpers.sh" "${BASH_SOURCE[0]%/*}/../runtime/helpers.sh" /opt/helpers.sh; do
   [[ -f $_h ]] && { source "$_h"; break; }
 done
@@ -19,16 +21,20 @@ run() {
     respond_json 400 '{"error":"query parameter repo=owner/name is required"}'
     return
   fi
-  if [[ -z ${GITHUB_TOKEN:-} ]]; then
-    log "github_traffic: GITHUB_TOKEN is not set"
-    respond_json 500 '{"error":"GITHUB_TOKEN is not set"}'
+  local token=${GITHUB_TOKEN:-}
+  if [[ -z $token && -n ${GITHUB_TOKEN_SECRET:-} ]]; then
+    token=$(secret_string "$GITHUB_TOKEN_SECRET") || token=""
+  fi
+  if [[ -z $token ]]; then
+    log "github_traffic: no GitHub token (GITHUB_TOKEN, or a readable GITHUB_TOKEN_SECRET)"
+    respond_json 500 '{"error":"no GitHub token is configured"}'
     return
   fi
   local url="${GITHUB_API_URL:-https://api.github.com}"
   url="${url%/}/repos/$repo/traffic/views"
   local reply code
   # The token goes to curl on stdin (-H @-), not on its command line.
-  reply=$(printf 'Authorization: Bearer %s\n' "$GITHUB_TOKEN" | curl -sS --max-time 10 \
+  reply=$(printf 'Authorization: Bearer %s\n' "$token" | curl -sS --max-time 10 \
     -H @- -H 'Accept: application/vnd.github+json' -H 'X-GitHub-Api-Version: 2022-11-28' \
     -H 'User-Agent: lambdasmith-shell' -w '\n%{http_code}' "$url")
   code=${reply##*$'\n'}

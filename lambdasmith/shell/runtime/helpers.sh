@@ -136,3 +136,27 @@ respond_json() {
 
 # log MESSAGE…: one line on stderr (the function's log).
 log() { printf '%s\n' "$*" >&2; }
+
+# secret_string NAME: print a Secrets Manager secret's SecretString, read when the handler runs
+# (so a rotated secret arrives without a deploy, and the value never sits in the function's
+# configuration) through AWS's Parameters and Secrets Lambda Extension, a layer that signs the
+# call with the function's role and caches the value (SECRETS_MANAGER_TTL, 300 s by default) on
+# localhost:${PARAMETERS_SECRETS_EXTENSION_HTTP_PORT:-2773}. Non-zero, with a log line, on failure.
+secret_string() {
+  local name=$1 reply code
+  [[ -n $name ]] || { log "secret_string: no secret name"; return 2; }
+  # The session token goes to curl on stdin (-H @-), not on its command line.
+  reply=$(printf 'X-Aws-Parameters-Secrets-Token: %s\n' "${AWS_SESSION_TOKEN:-}" | curl -sS --max-time 5 \
+      -H @- -G --data-urlencode "secretId=$name" -w '\n%{http_code}' \
+      "http://localhost:${PARAMETERS_SECRETS_EXTENSION_HTTP_PORT:-2773}/secretsmanager/get" 2>/dev/null) || {
+    log "secret_string: $name: the secrets extension does not answer (is its layer on the function?)"
+    return 1
+  }
+  code=${reply##*$'\n'}
+  reply=${reply%$'\n'*}
+  [[ $code == 200 ]] || { log "secret_string: $name: the secrets extension answered $code"; return 1; }
+  jq -je '.SecretString // error("no SecretString")' <<<"$reply" 2>/dev/null || {
+    log "secret_string: $name holds no SecretString"
+    return 1
+  }
+}
