@@ -11,7 +11,7 @@ from lambdasmith.manifest import FUNCTION_URL, Function, Service
 __all__ = ["SERVICE", "EXAMPLES_DIR"]
 
 EXAMPLES_DIR = "shell/examples"  # the handlers' task root, relative to the lambdasmith package
-_ENV = ("GITHUB_API_URL", "GITHUB_TOKEN")  # what the template sets, whichever handler it runs
+_ENV = ("GITHUB_API_URL", "GITHUB_TOKEN_SECRET")  # what the template sets, whichever handler it runs (GITHUB_TOKEN: locally)
 
 
 def _example(name: str, **local_env: str) -> Function:

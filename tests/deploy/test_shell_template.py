@@ -4,6 +4,7 @@ functions get (tests/deploy/test_templates.py): live alias, canary, three alarms
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -106,18 +107,34 @@ def test_a_public_url_is_granted_only_when_auth_type_is_none_and_only_on_the_ali
     assert props[1]["FunctionUrlAuthType"] == "NONE"
 
 
-def test_environment_has_the_api_url_and_the_token_from_secrets_manager(template: dict, fn: dict) -> None:
+def test_the_token_is_read_from_secrets_manager_at_run_time_never_put_in_the_configuration(template: dict,
+                                                                                          fn: dict) -> None:  # fmt: skip
     env = fn["Environment"]["Variables"]
     assert env["GITHUB_API_URL"] == {"Ref": "GitHubApiUrl"}
     assert template["Parameters"]["GitHubApiUrl"]["Default"] == "https://api.github.com"
-    cond, secret, absent = env["GITHUB_TOKEN"]["Fn::If"]
+    assert "GITHUB_TOKEN" not in env and "resolve:secretsmanager" not in json.dumps(template)
+    assert env["GITHUB_TOKEN_SECRET"] == {"Fn::If": ["HasGitHubToken", {"Ref": "GitHubTokenSecretName"},
+                                                     {"Ref": "AWS::NoValue"}]}  # fmt: skip
+    # ...through AWS's secrets extension, a layer given with the secret (a rule insists on both)...
+    assert {"Fn::If": ["HasSecretsExtension", {"Ref": "SecretsExtensionLayerArn"}, {"Ref": "AWS::NoValue"}]} in fn["Layers"]
+    rule = template["Rules"]["TokenNeedsTheSecretsExtension"]
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "SecretsExtensionLayerArn"}, ""]}]}
+    # ...with GetSecretValue on that one secret only, and only when there is one.
+    policy = next(p for p in template["Resources"]["ShellFunctionRole"]["Properties"]["Policies"] if "Fn::If" in p)
+    cond, grant, absent = policy["Fn::If"]
     assert cond == "HasGitHubToken" and absent == {"Ref": "AWS::NoValue"}
-    assert secret == {"Fn::Sub": "{{resolve:secretsmanager:${GitHubTokenSecretName}:SecretString}}"}
+    (statement,) = grant["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    assert statement["Resource"]["Fn::Sub"].endswith(":secret:${GitHubTokenSecretName}-??????")
     # No parameter carries the token itself.
     assert not [k for k in template["Parameters"] if "token" in k.lower() and "Secret" not in k]
     name = template["Parameters"]["GitHubTokenSecretName"]
     assert name["Default"] == "" and re.fullmatch(name["AllowedPattern"], "/shell/github-token")
     assert not re.fullmatch(name["AllowedPattern"], "x}}{{resolve:ssm:y")
+
+
+def test_any_change_publishes_a_version_so_a_new_layer_reaches_live(fn: dict) -> None:
+    assert fn["AutoPublishAlias"] == "live" and fn["AutoPublishAliasAllProperties"] is True
 
 
 def test_logs_go_to_the_stack_log_group_with_retention_and_the_role_allows_nothing_else(
@@ -130,7 +147,7 @@ def test_logs_go_to_the_stack_log_group_with_retention_and_the_role_allows_nothi
     assert fn["Role"] == {"Fn::GetAtt": ["ShellFunctionRole", "Arn"]}
     role = resources["ShellFunctionRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
-    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    statements = [s for p in role["Policies"] if "PolicyDocument" in p for s in p["PolicyDocument"]["Statement"]]
     assert [sorted(s["Action"]) for s in statements] == [["logs:CreateLogStream", "logs:PutLogEvents"]]
     assert "${ShellLogGroup}" in statements[0]["Resource"]["Fn::Sub"]
 
