@@ -19,6 +19,7 @@ from tests.support.templates import (
     ROOT,
     as_list,
     cfn_lint,
+    check_access_log,
     event,
     key_schema,
     load_template,
@@ -284,10 +285,5 @@ def test_the_built_code_works_with_the_templates_tables_and_environment(
 
 
 def test_the_http_api_writes_a_json_access_log_to_a_log_group_with_retention(resources: dict) -> None:
-    settings = resources["BadgesHttpApi"]["Properties"]["AccessLogSettings"]
-    assert settings["DestinationArn"] == {"Fn::GetAtt": ["BadgesAccessLogGroup", "Arn"]}
-    fields = json.loads(settings["Format"])  # valid JSON once API Gateway fills in $context values
-    assert {"requestId", "ip", "status", "routeKey", "responseLatency", "integrationError"} <= set(fields)
-    assert all(v.startswith("$context.") for v in fields.values())
-    group = resources["BadgesAccessLogGroup"]
-    assert group["Type"] == "AWS::Logs::LogGroup" and group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    check_access_log(resources, resources["BadgesHttpApi"]["Properties"]["AccessLogSettings"], "BadgesAccessLogGroup",
+                     {"requestId", "ip", "status", "routeKey", "responseLatency", "integrationError"})  # fmt: skip

@@ -24,6 +24,7 @@ from tests.support.templates import (
     ROOT,
     as_list,
     cfn_lint,
+    check_access_log,
     key_schema,
     load_template,
     props,
@@ -501,13 +502,8 @@ def test_the_built_wardrobe_serves_the_stack_within_its_roles(
 
 def test_the_rest_api_writes_a_json_access_log_to_a_log_group_with_retention(wres: dict) -> None:
     api = wres["WardrobeApi"]["Properties"]
-    setting = api["AccessLogSetting"]
-    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
-    fields = json.loads(setting["Format"])  # valid JSON once API Gateway fills in $context values
-    assert {"requestId", "ip", "status", "path", "responseLatency", "error"} <= set(fields)
-    assert all(v.startswith("$context.") for v in fields.values())
-    group = wres["ApiAccessLogGroup"]
-    assert group["Type"] == "AWS::Logs::LogGroup" and group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    check_access_log(wres, api["AccessLogSetting"], "ApiAccessLogGroup",
+                     {"requestId", "ip", "status", "path", "responseLatency", "error"})  # fmt: skip
     # REST API logs need the account's API Gateway role; the stack sets it unless told the account has one,
     # and the stage waits for it (a stage variable referencing it, as a DependsOn cannot be conditional).
     assert wres["ApiGatewayAccount"]["Condition"] == wres["ApiGatewayLogRole"]["Condition"] == "CreatesApiGatewayLogRole"

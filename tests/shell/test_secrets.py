@@ -4,59 +4,39 @@ X-Aws-Parameters-Secrets-Token = the function's session token)."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
 
 from tests.shell.test_examples import HELPERS, FakeGitHub, body_of, http_event, run_example, run_shell, traffic
+from tests.support.upstreams import FakeServer, Reply, Request, json_reply
 
 
-class FakeExtension:
+class FakeExtension(FakeServer):
+    """GET /secretsmanager/get?secretId=NAME with the session-token header → the secret's JSON."""
+
+    gzip = False
+
     def __init__(self, secrets: dict[str, str]) -> None:
+        super().__init__()
         self.secrets = secrets
         self.seen: list[tuple[str, str | None]] = []
-        fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                name = parse_qs(url.query).get("secretId", [""])[0]
-                fake.seen.append((name, self.headers.get("X-Aws-Parameters-Secrets-Token")))
-                if url.path != "/secretsmanager/get" or self.headers.get("X-Aws-Parameters-Secrets-Token") != "session-tok":
-                    status, body = 401, b"unauthorized"
-                elif name not in fake.secrets:
-                    status, body = 400, b'{"__type":"ResourceNotFoundException"}'
-                else:
-                    status, body = 200, json.dumps({"Name": name, "SecretString": fake.secrets[name]}).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        self.port = self.server.server_address[1]
+    def route(self, request: Request) -> Reply:
+        name, token = request.query.get("secretId", ""), request.headers.get("x-aws-parameters-secrets-token")
+        self.seen.append((name, token))
+        if request.path != "/secretsmanager/get" or token != "session-tok":
+            return Reply(401, b"unauthorized")
+        if name not in self.secrets:
+            return json_reply(400, {"__type": "ResourceNotFoundException"})
+        return json_reply(200, {"Name": name, "SecretString": self.secrets[name]})
 
     def env(self) -> dict[str, str]:
         return {"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(self.port), "AWS_SESSION_TOKEN": "session-tok"}
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @pytest.fixture
 def extension():
-    fake = FakeExtension({"shell/github-token": "from-secrets-manager", "odd name/with+chars": "v"})
-    yield fake
-    fake.close()
+    with FakeExtension({"shell/github-token": "from-secrets-manager", "odd name/with+chars": "v"}) as fake:
+        yield fake
 
 
 def helpers(snippet: str, env: dict[str, str]):

@@ -57,6 +57,16 @@ class ServerFailed(RuntimeError):
         self.exited = exited
 
 
+def file_tail(log: IO[bytes] | None, limit: int) -> str:
+    """The last `limit` bytes written to an open binary log file ("" when none is open)."""
+    if log is None or log.closed:
+        return ""
+    log.flush()
+    log.seek(0, os.SEEK_END)
+    log.seek(max(0, log.tell() - limit))
+    return log.read().decode("utf-8", "replace")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -169,13 +179,7 @@ class LocalServer:
 
     def log_tail(self, limit: int = 4000) -> str:
         """The end of what the server printed (stdout and stderr together)."""
-        if self._log is None or self._log.closed:
-            return ""
-        self._log.flush()
-        self._log.seek(0, os.SEEK_END)
-        size = self._log.tell()
-        self._log.seek(max(0, size - limit))
-        return self._log.read().decode("utf-8", "replace")
+        return file_tail(self._log, limit)
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None

@@ -41,7 +41,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from tests.support.aws_servers import REPO, ServerFailed, ServerUnavailable, _parent_death_signal, free_port
+from tests.support.aws_servers import REPO, ServerFailed, ServerUnavailable, _parent_death_signal, file_tail, free_port
 
 MINISTACK_REQUIREMENTS = ("ministack==1.5.33", "aws-sam-translator==1.115.0")
 VENV = REPO / ".cache" / "ministack-venv"
@@ -178,13 +178,7 @@ class Ministack:
         return self
 
     def log_tail(self, limit: int = 6000) -> str:
-        if self._log is None or self._log.closed:
-            return ""
-        self._log.flush()
-        self._log.seek(0, os.SEEK_END)
-        size = self._log.tell()
-        self._log.seek(max(0, size - limit))
-        return self._log.read().decode("utf-8", "replace")
+        return file_tail(self._log, limit)
 
     def listening(self) -> list[str]:
         """The local addresses the emulator's process group listens on (`ss -ltnp`), e.g. 127.0.0.1:4566."""

@@ -232,3 +232,15 @@ EXAMPLES = ROOT / "lambdasmith" / "shell" / "examples"
 
 def example_handlers() -> list[str]:
     return sorted(p.stem for p in EXAMPLES.glob("*.sh"))
+
+
+def check_access_log(resources: dict, settings: dict, group: str, fields: set[str]) -> None:
+    """An API stage's access log: JSON lines of `$context` values (at least `fields`) into the log
+    group `group` of the same template, which keeps them LogRetentionDays."""
+    import json
+
+    assert settings["DestinationArn"] == {"Fn::GetAtt": [group, "Arn"]}
+    values = json.loads(settings["Format"])  # valid JSON once API Gateway fills in the $context values
+    assert fields <= set(values) and all(v.startswith("$context.") for v in values.values())
+    assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+    assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
