@@ -1,4 +1,7 @@
-"""The shell runtime's bootstrap (lambdasmith/shell/runtime/bootstrap) against a fake Runtime API.
+"""The shell runtime's bootstraps against a fake Runtime API: the bash one (lambdasmith/shell/runtime/
+bootstrap, the default) and the Python one (bootstrap.py beside it). Both run every behaviour test
+(the `bootstrap_kind` fixture), so they keep one contract; where they differ by design, the test
+says so.
 
 `FakeRuntimeAPI` is a small Runtime API (2018-06-01) on 127.0.0.1: tests queue events, the
 bootstrap (a real subprocess) takes them from `GET …/invocation/next` and posts its answers, which
@@ -27,9 +30,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BOOTSTRAP = ROOT / "lambdasmith" / "shell" / "runtime" / "bootstrap"
+BOOTSTRAP = ROOT / "lambdasmith" / "shell" / "runtime" / "bootstrap"  # bash
+PY_BOOTSTRAP = ROOT / "lambdasmith" / "shell" / "runtime" / "bootstrap.py"
+KINDS = ("bash", "python")
 LIMIT = 6 * 1024 * 1024
 PREFIX = "/2018-06-01/runtime"
+
+
+def bootstrap_argv(kind: str) -> list[str]:
+    """How each bootstrap is started when a test does not run it through its shebang."""
+    return ["bash", str(BOOTSTRAP)] if kind == "bash" else [sys.executable, str(PY_BOOTSTRAP)]
+
+
+def bootstrap_path(kind: str) -> Path:
+    return BOOTSTRAP if kind == "bash" else PY_BOOTSTRAP
 
 
 def require_tools(*tools: str) -> None:
@@ -63,6 +77,7 @@ class Event:
 @dataclass
 class FakeRuntimeAPI:
     close_each: bool = False  # answer with Connection: close (the bootstrap must reconnect)
+    drop_each: bool = False  # close the connection after each answer, without saying so
     events: "queue.Queue[Event]" = field(default_factory=queue.Queue)
     posted: dict[str, list[Posted]] = field(default_factory=dict)
     init_errors: list[Posted] = field(default_factory=list)
@@ -98,6 +113,9 @@ class FakeRuntimeAPI:
                     self.close_connection = True
                 self.end_headers()
                 self.wfile.write(body)
+                if fake.drop_each:
+                    self.wfile.flush()
+                    self.close_connection = True
 
             def do_GET(self) -> None:
                 with fake.cond:
@@ -185,7 +203,7 @@ class Bootstrap:
 
     def __init__(self, api: FakeRuntimeAPI, task_root: Path, handler: str = "handler.run",
                  env: dict[str, str] | None = None, argv: list[str] | None = None,
-                 log_dir: Path | None = None) -> None:
+                 log_dir: Path | None = None, kind: str = "bash") -> None:
         self.log_path = (log_dir or task_root) / "bootstrap.log"
         self.log = open(self.log_path, "wb")
         full_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8",
@@ -193,7 +211,7 @@ class Bootstrap:
                     "LAMBDA_TASK_ROOT": str(task_root)}
         full_env.update(env or {})
         self.started_at = time.monotonic()
-        self.proc = subprocess.Popen(argv or [sys.executable, str(BOOTSTRAP)], env=full_env, cwd=task_root,
+        self.proc = subprocess.Popen(argv or bootstrap_argv(kind), env=full_env, cwd=task_root,
                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
 
     @property
@@ -215,18 +233,23 @@ class Bootstrap:
         self.log.close()
 
 
+@pytest.fixture(params=KINDS)
+def bootstrap_kind(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def shell_runtime(tmp_path):
-    """start(handler_source, handler="handler.run", env=…, close_each=…) -> (api, bootstrap)."""
+def shell_runtime(tmp_path, bootstrap_kind):
+    """start(handler_source, handler="handler.run", env=…, close_each=…, drop_each=…) -> (api, bootstrap)."""
     require_tools("bash")
     started: list[tuple[FakeRuntimeAPI, Bootstrap]] = []
 
     def start(source: str | None, handler: str = "handler.run", env: dict[str, str] | None = None,
-              close_each: bool = False, argv: list[str] | None = None):
+              close_each: bool = False, argv: list[str] | None = None, drop_each: bool = False):
         if source is not None:
             (tmp_path / (handler.rpartition(".")[0] + ".sh")).write_text(source)
-        api = FakeRuntimeAPI(close_each=close_each)
-        boot = Bootstrap(api, tmp_path, handler, env, argv)
+        api = FakeRuntimeAPI(close_each=close_each, drop_each=drop_each)
+        boot = Bootstrap(api, tmp_path, handler, env, argv, kind=bootstrap_kind)
         started.append((api, boot))
         return api, boot
 
@@ -267,9 +290,9 @@ def children(pid: int) -> list[int]:
 # --- the file itself ---------------------------------------------------------------------------
 
 
-def test_bootstrap_is_one_executable_stdlib_only_file():
-    assert os.access(BOOTSTRAP, os.X_OK)
-    text = BOOTSTRAP.read_text()
+def test_python_bootstrap_is_one_executable_stdlib_only_file():
+    assert os.access(PY_BOOTSTRAP, os.X_OK)
+    text = PY_BOOTSTRAP.read_text()
     assert text.startswith("#!/usr/bin/env -S python3 -S\n")  # no site: the bootstrap needs only the stdlib
     imported = set()
     for node in ast.walk(ast.parse(text)):
@@ -282,9 +305,18 @@ def test_bootstrap_is_one_executable_stdlib_only_file():
     assert "lambdasmith" not in imported
 
 
-def test_startup_does_not_load_heavy_modules(shell_runtime):
+def test_bash_bootstrap_is_one_executable_bash_file():
+    assert os.access(BOOTSTRAP, os.X_OK)
+    assert BOOTSTRAP.read_text().startswith("#!/bin/bash\n")
+    checked = subprocess.run(["bash", "-n", str(BOOTSTRAP)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_python_startup_does_not_load_heavy_modules(shell_runtime, bootstrap_kind):
     # http.client alone (email.*) costs ~20 ms of a cold start; json only loads for error bodies.
-    api, boot = shell_runtime("run() { cat; }\n", argv=[sys.executable, "-X", "importtime", str(BOOTSTRAP)])
+    if bootstrap_kind != "python":
+        pytest.skip("a Python bootstrap property")
+    api, boot = shell_runtime("run() { cat; }\n", argv=[sys.executable, "-X", "importtime", str(PY_BOOTSTRAP)])
     assert api.invoke(b"x").body == b"x"
     loaded = {line.split("|")[-1].strip() for line in boot.logs().decode().splitlines() if "import time:" in line}
     assert "select" in loaded  # the probe sees the bootstrap's imports at all
@@ -301,8 +333,8 @@ def test_event_on_stdin_stdout_is_the_response_stderr_is_the_log(shell_runtime):
     assert wait_until(lambda: b"to the log" in boot.logs())
 
 
-def test_executable_runs_through_its_shebang(shell_runtime):
-    api, boot = shell_runtime("run() { printf ok; }\n", argv=[str(BOOTSTRAP)])
+def test_executable_runs_through_its_shebang(shell_runtime, bootstrap_kind):
+    api, boot = shell_runtime("run() { printf ok; }\n", argv=[str(bootstrap_path(bootstrap_kind))])
     assert api.invoke(b"{}", timeout=20).body == b"ok"
 
 
@@ -345,8 +377,15 @@ def test_stderr_tail_is_bounded_while_all_of_stderr_reaches_the_log(shell_runtim
     assert b"FIRST-MARKER" in logs and b"line 2000 of noise" in logs and b"LAST-MARKER" in logs
 
 
-def test_missing_function_in_the_file_is_a_handler_error(shell_runtime):
+def test_missing_function_in_the_file(shell_runtime, bootstrap_kind):
+    # By design they differ: the bash bootstrap sources the file at init, so it knows there; the
+    # Python one starts a fresh bash per invocation and learns it from bash (exit status 127).
     api, boot = shell_runtime("other() { :; }\n")
+    if bootstrap_kind == "bash":
+        assert boot.proc.wait(timeout=10) == 1
+        assert [p.headers["lambda-runtime-function-error-type"] for p in api.init_errors] == ["Runtime.HandlerNotFound"]
+        assert "run" in api.init_errors[0].error["errorMessage"]
+        return
     posted = api.invoke(b"{}")
     assert posted.error["errorType"] == "Runtime.HandlerError"
     assert posted.error["errorMessage"].startswith("exit status 127: ")
@@ -371,9 +410,10 @@ def test_default_handler_is_handler_run(shell_runtime, tmp_path):
 
 def test_deadline_kills_the_handler_process_group(shell_runtime, tmp_path):
     source = r"""run() {
+  [[ $(cat) == again ]] && { printf again; return; }
   sleep 30 &
   echo $! > "$LAMBDA_TASK_ROOT/background.pid"
-  echo $$ > "$LAMBDA_TASK_ROOT/main.pid"
+  echo $BASHPID > "$LAMBDA_TASK_ROOT/main.pid"
   echo "going to sleep" >&2
   sleep 30
 }
@@ -390,9 +430,9 @@ def test_deadline_kills_the_handler_process_group(shell_runtime, tmp_path):
     for name in ("main.pid", "background.pid"):
         pid = int((tmp_path / name).read_text())
         assert wait_until(lambda: not alive(pid), 3), f"{name} {pid} survived the timeout"
-    # the next invocation runs normally
-    (tmp_path / "handler.sh").write_text("run() { printf again; }\n")
-    assert api.invoke(b"{}").body == b"again"
+    # the environment stays: the next invocation runs normally in the same bootstrap
+    assert api.invoke(b"again").body == b"again"
+    assert boot.proc.poll() is None and api.connections == 1
 
 
 def test_a_handler_within_its_deadline_is_not_killed(shell_runtime):
@@ -475,7 +515,7 @@ def test_thousand_invocations_no_leak_no_lost_response(shell_runtime):
 
 
 def test_sigterm_to_the_bootstrap_kills_the_running_handler(shell_runtime, tmp_path):
-    api, boot = shell_runtime('run() { echo $$ > "$LAMBDA_TASK_ROOT/main.pid"; sleep 30; }\n')
+    api, boot = shell_runtime('run() { echo $BASHPID > "$LAMBDA_TASK_ROOT/main.pid"; sleep 30; }\n')
     api.push(b"{}")
     assert wait_until(lambda: (tmp_path / "main.pid").exists() and (tmp_path / "main.pid").read_text(), 5)
     pid = int((tmp_path / "main.pid").read_text())
@@ -496,7 +536,7 @@ def test_bootstrap_exits_when_the_runtime_api_goes_away(shell_runtime):
 
 
 @pytest.fixture
-def emulator(tmp_path):
+def emulator(tmp_path, bootstrap_kind):
     from lambdasmith.local.runtime_api import RuntimeEmulator
 
     made = []
@@ -504,7 +544,7 @@ def emulator(tmp_path):
     def make(source: str, timeout_s: float = 10, handler: str = "handler.run", **kw):
         (tmp_path / (handler.rpartition(".")[0] + ".sh")).write_text(source)
         logs: list[str] = []
-        emu = RuntimeEmulator("shell-fn", [str(BOOTSTRAP)], handler, str(tmp_path), timeout_s=timeout_s,
+        emu = RuntimeEmulator("shell-fn", bootstrap_argv(bootstrap_kind), handler, str(tmp_path), timeout_s=timeout_s,
                               log=logs.append, **kw)
         made.append(emu)
         return emu, logs
@@ -535,7 +575,7 @@ def test_emulator_handler_error(emulator):
 
 
 def test_emulator_timeout_is_reported_by_the_bootstrap(emulator, tmp_path):
-    emu, logs = emulator('run() { echo $$ > "$LAMBDA_TASK_ROOT/main.pid"; sleep 30; }\n', timeout_s=1)
+    emu, logs = emulator('run() { echo $BASHPID > "$LAMBDA_TASK_ROOT/main.pid"; sleep 30; }\n', timeout_s=1)
     started = time.monotonic()
     result = emu.invoke(b"{}")
     assert time.monotonic() - started < 5
@@ -547,10 +587,10 @@ def test_emulator_timeout_is_reported_by_the_bootstrap(emulator, tmp_path):
     assert emu_ok.invoke(b"{}").payload == b"fine"
 
 
-def test_emulator_missing_handler_is_an_init_error(emulator, tmp_path):
+def test_emulator_missing_handler_is_an_init_error(emulator, tmp_path, bootstrap_kind):
     from lambdasmith.local.runtime_api import RuntimeEmulator
 
-    with RuntimeEmulator("shell-fn", [str(BOOTSTRAP)], "absent.run", str(tmp_path), log=lambda s: None) as emu:
+    with RuntimeEmulator("shell-fn", bootstrap_argv(bootstrap_kind), "absent.run", str(tmp_path), log=lambda s: None) as emu:
         result = emu.invoke(b"{}")
     assert not result.ok
     assert result.error_type == "Runtime.NoSuchHandler"
