@@ -25,8 +25,9 @@ examples under lambdasmith/shell/examples):
                             "timeout_s": 10, "memory_mb": 128, "bootstrap": ["ARGV", …]}}}
 
 `task_root`, and `bootstrap` entries that contain a `/`, are relative to the file's directory;
-`bootstrap` defaults to the project's runtime (lambdasmith/shell/runtime/bootstrap, run by this
-Python). The same functions are served by the Invoke API (BASE+3) through `invoke_runners`. Each
+`bootstrap` defaults to the project's runtime, the bash bootstrap lambdasmith/shell/runtime/bootstrap
+(run by bash, as provided.al2023 runs it); `"bootstrap": "python"` picks the Python one beside it
+(bootstrap.py, run by this Python). The same functions are served by the Invoke API (BASE+3) through `invoke_runners`. Each
 server worker process has its own environment per function, so a function's invocations run one
 at a time per worker process (AWS would start more environments).
 """
@@ -54,12 +55,17 @@ if TYPE_CHECKING:
 SHELL_FUNCTIONS_ENV = "LAMBDASMITH_SHELL_FUNCTIONS"
 PACKAGE = Path(__file__).resolve().parents[1]  # lambdasmith/
 EXAMPLES = PACKAGE / EXAMPLES_DIR
-BOOTSTRAP = PACKAGE / "shell" / "runtime" / "bootstrap"
+BOOTSTRAP = PACKAGE / "shell" / "runtime" / "bootstrap"  # bash: the default, what the layer ships
+PY_BOOTSTRAP = PACKAGE / "shell" / "runtime" / "bootstrap.py"  # the Python one, an option
 TAIL_BYTES = 4096
 
 
 def default_bootstrap() -> list[str]:
-    return [sys.executable, str(BOOTSTRAP)]
+    return ["bash", str(BOOTSTRAP)]
+
+
+def python_bootstrap() -> list[str]:
+    return [sys.executable, str(PY_BOOTSTRAP)]
 
 
 def default_config() -> dict[str, Any]:
@@ -99,6 +105,8 @@ def parse_config(config: Any, base_dir: str) -> dict[str, ShellFunction]:
         if not isinstance(spec, dict) or not isinstance(spec.get("handler"), str) or "/" in name or not name:
             raise ValueError(f"shell function {name!r}: needs a name without '/' and a handler")
         bootstrap = spec.get("bootstrap") or default_bootstrap()
+        if bootstrap == "python":
+            bootstrap = python_bootstrap()
         env = spec.get("env") or {}
         if not (isinstance(bootstrap, list) and all(isinstance(a, str) for a in bootstrap) and isinstance(env, dict)):
             raise ValueError(f"shell function {name!r}: bootstrap is a list of strings, env an object")

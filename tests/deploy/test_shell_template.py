@@ -64,17 +64,12 @@ def test_the_only_function_runs_a_chosen_example_on_provided_al2023_arm64(templa
     assert (TEMPLATE.parent / fn["CodeUri"]).resolve() == ROOT / "build" / "shell" / "function"
 
 
-def test_the_function_uses_the_bootstrap_and_jq_layers_and_an_optional_python_layer(template: dict, fn: dict) -> None:
+def test_the_function_uses_the_bootstrap_and_jq_layers_and_needs_no_python(template: dict, fn: dict) -> None:
     resources = template["Resources"]
     layers = fn["Layers"]
     assert layers[:2] == [{"Ref": "ShellBootstrapLayer"}, {"Ref": "ShellJqLayer"}]
-    assert layers[2] == {"Fn::If": ["HasPythonLayer", {"Ref": "PythonLayerArn"}, {"Ref": "AWS::NoValue"}]}
-    assert template["Conditions"]["HasPythonLayer"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PythonLayerArn"}, ""]}]}
-    python = template["Parameters"]["PythonLayerArn"]
-    assert python["Default"] == ""
-    pattern = python["AllowedPattern"]
-    assert re.fullmatch(pattern, "") and re.fullmatch(pattern, "arn:aws:lambda:eu-west-1:123456789012:layer:py:3")
-    assert not re.fullmatch(pattern, "python3")
+    assert len(layers) == 3  # and the secrets extension, when a token is configured
+    assert "PythonLayerArn" not in template["Parameters"]  # the bash bootstrap runs on the image as shipped
     for name, folder in (("ShellBootstrapLayer", "bootstrap-layer"), ("ShellJqLayer", "jq-layer")):
         layer = resources[name]
         assert layer["Type"] == "AWS::Serverless::LayerVersion"
@@ -82,7 +77,7 @@ def test_the_function_uses_the_bootstrap_and_jq_layers_and_an_optional_python_la
         assert props["CompatibleRuntimes"] == ["provided.al2023"]
         assert props["CompatibleArchitectures"] == ["arm64"]
         assert (TEMPLATE.parent / props["ContentUri"]).resolve() == ROOT / "build" / "shell" / folder
-    assert "python3" in template["Description"] and "PythonLayerArn" in template["Description"]
+    assert "bash and coreutils" in template["Description"]
 
 
 def test_function_url_auth_type_comes_from_a_parameter_defaulting_to_iam(template: dict, fn: dict) -> None:

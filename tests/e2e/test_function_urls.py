@@ -33,6 +33,8 @@ def server(tmp_path_factory):
     }  # fmt: skip
     if REAL_RUNTIME:  # the project's own bootstrap (default) and example
         functions["health"] = {"handler": "health.run", "task_root": str(EXAMPLES), "timeout_s": 10}
+        functions["health-py"] = {"handler": "health.run", "task_root": str(EXAMPLES), "timeout_s": 10,
+                                  "bootstrap": "python"}  # the Python bootstrap, the option
     config = tmp / "shell-functions.json"
     config.write_text(json.dumps({"functions": functions}))
     served = Served(str(tmp / "data"), ["shell", "invoke"], {"LAMBDASMITH_SHELL_FUNCTIONS": str(config)}).start()
@@ -201,3 +203,5 @@ def test_health_example_answers_through_the_real_bootstrap(server):
     )
     assert via_invoke.status == 200 and "x-amz-function-error" not in via_invoke.headers
     assert json.loads(via_invoke.json()["body"])["status"] == "ok"
+    py = http("GET", server.urls["shell"] + "/health-py")
+    assert py.status == 200 and py.json()["status"] == "ok"
