@@ -67,11 +67,12 @@ debian-keyring:
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq debian-archive-keyring >/dev/null; }
 
 # bench/serve.py loads the servers with wrk; Debian's package here, as for jq and curl above.
+# bench/shell.py builds its Go peer (bench/go_bootstrap) with Debian's Go.
 bench-tools:
-	@command -v wrk >/dev/null || { \
-	  echo "installing wrk from Debian's packages"; \
+	@command -v wrk >/dev/null && command -v go >/dev/null || { \
+	  echo "installing wrk and golang-go from Debian's packages"; \
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
-	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq wrk >/dev/null; }
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq wrk golang-go >/dev/null; }
 
 clean:
 	rm -rf .venv .tools .cache

@@ -1,6 +1,7 @@
 """Shell runtime: cold start (the emulator spawns the bootstrap → first response posted) and warm
-per-invocation latency of the `health` example, for our Python bootstrap beside a bash + curl
-bootstrap (bench/bash_bootstrap.sh, the AWS tutorial's approach), measured in the same run.
+per-invocation latency of the `health` example, for our bash bootstrap (the default) and our
+Python one beside a bash + curl bootstrap (bench/bash_bootstrap.sh, the AWS tutorial's approach)
+and a minimal Go bootstrap (bench/go_bootstrap), measured in the same run.
 
     uv run python bench/shell.py [--runs 20] [--warm 200]
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import statistics
 import sys
 import time
@@ -50,21 +53,45 @@ def measure(name: str, bootstrap: list[str], runs: int, warm: int) -> tuple[floa
     return statistics.median(colds), statistics.median(warms)
 
 
+def go_bootstrap() -> list[str] | None:
+    """bench/go_bootstrap built with Debian's Go into .cache/bench (None, with a note, without Go)."""
+    go = shutil.which("go")
+    if go is None:
+        print("no `go` on PATH (make bench-tools installs golang-go): the Go bootstrap is not measured")
+        return None
+    out = ROOT / ".cache" / "bench" / "go_bootstrap"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "GOCACHE": str(ROOT / ".cache" / "go-build"), "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
+    subprocess.run([go, "build", "-o", str(out), "."], cwd=ROOT / "bench" / "go_bootstrap", env=env, check=True)
+    return [str(out)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--warm", type=int, default=200)
     args = ap.parse_args()
-    ours = measure("python", [PYTHON, "-S", str(ROOT / "lambdasmith" / "shell" / "runtime" / "bootstrap")], args.runs, args.warm)
-    bash = measure("bash", ["bash", str(ROOT / "bench" / "bash_bootstrap.sh")], args.runs, args.warm)
+    runtime = ROOT / "lambdasmith" / "shell" / "runtime"
+    rows = [("lambdasmith bash bootstrap (default: bash + coreutils, one kept-alive /dev/tcp connection)",
+             measure("bash", [str(runtime / "bootstrap")], args.runs, args.warm)),
+            ("lambdasmith Python bootstrap (bootstrap.py, stdlib, one kept-alive connection)",
+             measure("python", [PYTHON, "-S", str(runtime / "bootstrap.py")], args.runs, args.warm)),
+            ("bash + curl (AWS tutorial approach)",
+             measure("tutorial", ["bash", str(ROOT / "bench" / "bash_bootstrap.sh")], args.runs, args.warm))]
+    go = go_bootstrap()
+    if go is not None:
+        rows.append(("Go (net/http, bash -c per invocation; bench/go_bootstrap)", measure("go", go, args.runs, args.warm)))
     print(f"\nshell runtime, `health` example behind the Runtime API emulator; cold: median of {args.runs} fresh "
           f"bootstraps (spawn → first response posted), warm: median of {args.warm} invocations\n")
     print("| bootstrap | cold ms | warm ms per invocation |\n|---|---:|---:|")
-    print(f"| lambdasmith (Python stdlib, one kept-alive connection) | {ours[0]:.1f} | {ours[1]:.2f} |")
-    print(f"| bash + curl (AWS tutorial approach) | {bash[0]:.1f} | {bash[1]:.2f} |")
-    print(f"\ncold: ours / bash = {ours[0] / bash[0]:.2f} (goal ≤ 1); warm: ours / bash = {ours[1] / bash[1]:.2f} (goal ≤ 0.5)")
-    size = (ROOT / "lambdasmith" / "shell" / "runtime" / "bootstrap").stat().st_size
-    print(f"bootstrap file: {size} bytes")
+    for name, (cold, warm) in rows:
+        print(f"| {name} | {cold:.1f} | {warm:.2f} |")
+    ours = rows[0][1]
+    if go is not None:
+        peer = rows[-1][1]
+        print(f"\nvs Go: cold {ours[0] / peer[0]:.2f}× (goal ≤ 1.5), warm {ours[1] / peer[1]:.2f}× (goal ≤ 1)")
+    tutorial = rows[2][1]
+    print(f"vs bash + curl: cold {ours[0] / tutorial[0]:.2f}×, warm {ours[1] / tutorial[1]:.2f}×")
 
 
 if __name__ == "__main__":

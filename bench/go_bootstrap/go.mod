@@ -1,0 +1,3 @@
+module lambdasmith.local/bench/gobootstrap
+
+go 1.19
