@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
