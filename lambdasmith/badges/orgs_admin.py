@@ -23,7 +23,8 @@ def _rows(table: Any) -> list[dict[str, Any]]:
             return [json.loads(body) for (body,) in rows]
     from lambdasmith.kit.table.dynamodb.marshal import unmarshal_item
 
-    out, start = [], None
+    out: list[dict[str, Any]] = []
+    start = None
     while True:
         payload: dict[str, Any] = {"TableName": table.name}
         if start:
