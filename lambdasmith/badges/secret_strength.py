@@ -26,7 +26,7 @@ def estimated_bits(secret: str) -> float:
     if not secret:
         return 0.0
     n = len(secret)
-    per_char = -sum(c / n * math.log2(c / n) for c in Counter(secret).values())
+    per_char = sum(c / n * math.log2(n / c) for c in Counter(secret).values())  # ≥ 0, never -0.0
     return n * per_char
 
 
