@@ -6,8 +6,16 @@ NODE_TOOLS := .cache/node
 
 .PHONY: serve test install node-tools system-tools debian-keyring bench-tools bench build clean
 
-serve: install
-	$(UV) run --frozen lambdasmith serve
+# Serving needs only the runtime dependencies: its own environment (.venv-serve, no dev group), so
+# neither the test toolchain is installed for it nor stripped from .venv. PORT and HOST (or
+# LAMBDASMITH_PORT / LAMBDASMITH_HOST) choose where it listens: make serve PORT=9000.
+SERVE_ENV := UV_PROJECT_ENVIRONMENT=.venv-serve
+serve: .venv-serve/.installed
+	$(SERVE_ENV) $(UV) run --frozen --no-dev --no-sync lambdasmith serve $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
+
+.venv-serve/.installed: pyproject.toml uv.lock | $(UV)
+	$(SERVE_ENV) $(UV) sync --frozen --no-dev
+	touch $@
 
 # Lint and type-check first (ruff, mypy: configured in pyproject.toml), then the suite.
 test: install node-tools system-tools
@@ -75,4 +83,4 @@ bench-tools:
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq wrk golang-go >/dev/null; }
 
 clean:
-	rm -rf .venv .tools .cache
+	rm -rf .venv .venv-serve .tools .cache

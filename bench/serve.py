@@ -233,7 +233,7 @@ def prepare(data_dir: str, workers: int, nuget_url: str) -> tuple[dict[str, str]
     """The environment of both contenders (serve's default durability, FULL) and a wardrobe token,
     after registering the org's signing secret — through lambdasmith's own CLI, as an operator would."""
     env = dict(base_env(data_dir, workers), NUGET_BASE_URL=nuget_url, LAMBDASMITH_SQLITE_SYNCHRONOUS="FULL")
-    cli("badges", "register-org", ORG, "--type", "testdata", "--secret", SECRET, "--data-dir", data_dir, env=env)
+    cli("badges", "register-org", ORG, "--type", "testdata", "--secret", SECRET, "--allow-weak", "--data-dir", data_dir, env=env)
     return env, cli("wardrobe", "token", USER, "--data-dir", data_dir, env=env)
 
 

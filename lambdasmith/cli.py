@@ -1,4 +1,8 @@
-"""The `lambdasmith` command. Each system adds its own subcommands; all take --data-dir."""
+"""The `lambdasmith` command. Each system adds its own subcommands.
+
+Global options (`--data-dir`) are accepted before or after the subcommand: the top-level parser
+and every subcommand's parser both declare them with a suppressed default, so a value is only
+set when given, and the subcommand's (parsed later) wins. The default is filled in afterwards."""
 
 from __future__ import annotations
 
@@ -7,16 +11,30 @@ import sys
 
 from lambdasmith.kit.backends import default_data_dir
 
+DATA_DIR_HELP = "where embedded backends keep their data (default $LAMBDASMITH_DATA_DIR or ./.lambdasmith)"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lambdasmith")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _add_globals(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", default=argparse.SUPPRESS, help=DATA_DIR_HELP)
+
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--data-dir",
-        default=default_data_dir(),
-        help="where embedded backends keep their data (default $LAMBDASMITH_DATA_DIR or ./.lambdasmith)",
-    )
+    _add_globals(common)
     parser = argparse.ArgumentParser(prog="lambdasmith", description="Serverless systems on a lean kit.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"lambdasmith {_version()}")
+    _add_globals(parser)
+    parser.set_defaults(func=None, help_of=parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     from lambdasmith.badges import cli as badges_cli
     from lambdasmith.local import backup, invoke_cli, serve
@@ -32,7 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    if not hasattr(args, "data_dir"):
+        args.data_dir = default_data_dir()
+    if args.func is None:  # `lambdasmith` or a command group alone: its help, not an error
+        args.help_of.print_help()
+        return 0
+    from lambdasmith.kit.aws.credentials import NoCredentials
+
+    try:
+        return int(args.func(args) or 0)
+    except NoCredentials as e:
+        print(f"lambdasmith: {e}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE); "
+              "DynamoDB Local and other emulators take any values", file=sys.stderr)  # fmt: skip
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -7,6 +7,12 @@ import json
 import os
 import sys
 
+from lambdasmith.badges.secret_strength import RULE, weakness
+from lambdasmith.badges.store import KINDS
+
+SECRET_ENV = "BADGES_SECRET"
+OLD_SECRET_ENV = "BADGES_ORG_SECRET"  # its former name here; push always read BADGES_SECRET
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -15,17 +21,34 @@ if TYPE_CHECKING:
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
-    badges = sub.add_parser("badges", help="badges service commands")
-    bsub = badges.add_subparsers(dest="badges_command", required=True, metavar="COMMAND")
+    badges = sub.add_parser("badges", parents=[common], help="badges service commands")
+    badges.set_defaults(func=None, help_of=badges)
+    bsub = badges.add_subparsers(dest="badges_command", metavar="COMMAND")
 
     reg = bsub.add_parser("register-org", parents=[common], help="register an organisation's secret (idempotent)")
     reg.add_argument("org", nargs="?", help="organisation (GitHub owner)")
     reg.add_argument("--type", choices=("package", "testdata"), help="package: GitHub token; testdata: HMAC key")
-    reg.add_argument("--secret", help="the secret (default: $BADGES_ORG_SECRET; never echoed)")
+    reg.add_argument("--secret", help="the secret (default: $BADGES_SECRET; never echoed)")
     reg.add_argument("--name", help="secret name in the secret store (default badges/{org}/{type})")
     reg.add_argument("--v2-only", action="store_true", help="accept only signature version 2 from this org")
     reg.add_argument("--from-file", help="BadgeSmith seeder JSON: {\"secrets\":[{org_name,name,secret,type}]}")
+    reg.add_argument("--force", action="store_true", help="replace a different secret already registered")
+    reg.add_argument("--allow-weak", action="store_true",
+                     help="accept a secret weaker than the rule (one already in use elsewhere); " + RULE)
     reg.set_defaults(func=register_org)
+
+    new = bsub.add_parser("new-secret", help="print a strong random secret (for register-org and BADGES_SECRET)")
+    new.set_defaults(func=new_secret)
+
+    orgs = bsub.add_parser("orgs", parents=[common], help="list or remove registered organisations")
+    orgs.set_defaults(func=None, help_of=orgs)
+    osub = orgs.add_subparsers(dest="orgs_command", metavar="COMMAND")
+    ls = osub.add_parser("list", parents=[common], help="org, type, v2-only and secret name (never the secret)")
+    ls.set_defaults(func=list_orgs)
+    rm = osub.add_parser("remove", parents=[common], help="remove an org's registration and its secret")
+    rm.add_argument("org")
+    rm.add_argument("--type", choices=KINDS, help="only this type (default both)")
+    rm.set_defaults(func=remove_org)
 
     tables = bsub.add_parser("create-tables", parents=[common],
                              help="create the service's tables on the configured backend (DynamoDB); idempotent")
@@ -33,7 +56,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
     from lambdasmith.badges import push
 
-    p = bsub.add_parser("push", help="sign and post test results from JUnit/TRX reports")
+    p = bsub.add_parser("push", parents=[common], help="sign and post test results from JUnit/TRX reports")
     push.add_arguments(p)
     p.set_defaults(func=push.run)
 
@@ -49,10 +72,22 @@ def _entries(args: argparse.Namespace) -> list[dict[str, Any]]:
                 raise ValueError(f"secrets[{i}]: needs org_name, secret and type Package or TestData")
             out.append({"org": s["org_name"], "kind": kind, "secret": s["secret"], "name": s.get("name")})
         return out
-    secret = args.secret or os.environ.get("BADGES_ORG_SECRET")
-    if not args.org or not args.type or not secret:
-        raise ValueError("give ORG, --type and --secret (or $BADGES_ORG_SECRET), or --from-file")
+    secret = args.secret or env_secret("register-org")
+    missing = [what for what, value in (("ORG", args.org), ("--type", args.type),
+                                        ("--secret (or $BADGES_SECRET)", secret)) if not value]  # fmt: skip
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)} (or give --from-file)")
     return [{"org": args.org, "kind": args.type, "secret": secret, "name": args.name}]
+
+
+def env_secret(prog: str) -> str | None:
+    """$BADGES_SECRET, else the deprecated $BADGES_ORG_SECRET with a one-line warning."""
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV]
+    if os.environ.get(OLD_SECRET_ENV):
+        print(f"{prog}: warning: {OLD_SECRET_ENV} is deprecated; set {SECRET_ENV} instead", file=sys.stderr)
+        return os.environ[OLD_SECRET_ENV]
+    return None
 
 
 def _config(args: argparse.Namespace) -> BadgesConfig:
@@ -61,15 +96,41 @@ def _config(args: argparse.Namespace) -> BadgesConfig:
     return BadgesConfig.from_env(data_dir=args.data_dir)
 
 
+def _problems(entries: list[dict[str, Any]], allow_weak: bool) -> list[str]:
+    """Every entry's problems at once, before anything is written."""
+    out = []
+    for entry in entries:
+        why = None if allow_weak else weakness(entry["secret"])
+        if why:
+            out.append(f"{entry['org'].lower()} {entry['kind']}: {why} (or pass --allow-weak)")
+    return out
+
+
 def register_org(args: argparse.Namespace) -> int:
     from lambdasmith.badges.wiring import open_store
+    from lambdasmith.local.serve_registry import warn_if_elsewhere
 
     try:
         entries = _entries(args)
     except (OSError, ValueError) as e:
         print(f"register-org: {e}", file=sys.stderr)
         return 2
+    problems = _problems(entries, args.allow_weak)
+    if problems:
+        for problem in problems:
+            print(f"register-org: {problem}", file=sys.stderr)
+        return 2
     store = open_store(_config(args))
+    clashes = []
+    for entry in entries:
+        current = store.org_secret(entry["org"], entry["kind"])
+        if current is not None and current.value != entry["secret"] and not args.force:
+            clashes.append(f"{entry['org'].lower()} {entry['kind']}")
+    if clashes:
+        print(f"register-org: a different secret is already registered for {', '.join(clashes)}; "
+              "pass --force to replace it", file=sys.stderr)  # fmt: skip
+        return 2
+    warn_if_elsewhere(args.data_dir, "register-org")
     for entry in entries:
         try:
             changed = store.register_org(entry["org"], entry["kind"], entry["secret"], secret_name=entry["name"],
@@ -78,6 +139,43 @@ def register_org(args: argparse.Namespace) -> int:
             print(f"register-org: {err}", file=sys.stderr)
             return 2
         print(f"{entry['org'].lower()} {entry['kind']}: {'registered' if changed else 'unchanged'}")
+    return 0
+
+
+def new_secret(args: argparse.Namespace) -> int:
+    from lambdasmith.badges.secret_strength import new_secret as make
+
+    print(make())
+    return 0
+
+
+def list_orgs(args: argparse.Namespace) -> int:
+    from lambdasmith.badges.orgs_admin import list_orgs as listing
+    from lambdasmith.badges.wiring import open_store
+
+    rows = listing(open_store(_config(args)))
+    if not rows:
+        print("no organisations registered (lambdasmith badges register-org ORG --type testdata)", file=sys.stderr)
+        return 0
+    print(f"{'ORG':<24} {'TYPE':<9} {'V2-ONLY':<8} SECRET NAME")
+    for r in rows:
+        print(f"{r['org']:<24} {r['type']:<9} {'yes' if r['v2_only'] else 'no':<8} {r['secret_name']}")
+    return 0
+
+
+def remove_org(args: argparse.Namespace) -> int:
+    from lambdasmith.badges.orgs_admin import remove_org as remove
+    from lambdasmith.badges.wiring import open_store
+    from lambdasmith.local.serve_registry import warn_if_elsewhere
+
+    warn_if_elsewhere(args.data_dir, "orgs remove")
+    kinds = (args.type,) if args.type else KINDS
+    removed = remove(open_store(_config(args)), args.org, kinds)
+    if not removed:
+        print(f"orgs remove: {args.org.lower()} has no {' or '.join(kinds)} registration", file=sys.stderr)
+        return 1
+    for kind in removed:
+        print(f"{args.org.lower()} {kind}: removed")
     return 0
 
 

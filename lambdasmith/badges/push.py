@@ -2,6 +2,10 @@
 
 Every option defaults from the GitHub Actions environment, so a workflow step needs only the
 service URL, the secret (both best passed as BADGES_URL / BADGES_SECRET) and the report files.
+Outside Actions (GITHUB_ACTIONS is not `true`) the local git checkout fills what is left: owner
+and repo from the GitHub origin remote, the current branch, HEAD; the platform is this machine's;
+the run id is made from the commit and the time, and the run URL (which the service requires to
+be an absolute URL) is the commit's page on GitHub. Every usage problem is reported at once.
 
 Retries (connection errors, 5xx, 429) resend the same body under a fresh nonce and X-Timestamp:
 the server refuses a reused nonce, and an unchanged body timestamp means an attempt that did get
@@ -24,7 +28,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from email.message import Message
-from typing import IO, Sequence
+from typing import IO, Any, Sequence
 
 from lambdasmith.badges.reports import Counts, Kind, ReportError, parse_files
 from lambdasmith.badges.signature import sign_v1, sign_v2
@@ -48,14 +52,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--secret",
                         help="the org's test-data secret [env BADGES_SECRET; prefer the variable, "
                              "a command-line value is visible to other processes]")
-    parser.add_argument("--owner", help="repository owner [from GITHUB_REPOSITORY]")
-    parser.add_argument("--repo", help="repository name [from GITHUB_REPOSITORY]")
-    parser.add_argument("--branch", help="branch [GITHUB_HEAD_REF, else GITHUB_REF_NAME]")
-    parser.add_argument("--platform", help="platform, e.g. linux [lower-cased RUNNER_OS]")
-    parser.add_argument("--commit", help="commit SHA [GITHUB_SHA]")
-    parser.add_argument("--run-id", help="CI run id [GITHUB_RUN_ID]")
+    parser.add_argument("--owner", help="repository owner [from GITHUB_REPOSITORY; outside CI the GitHub origin remote]")
+    parser.add_argument("--repo", help="repository name [from GITHUB_REPOSITORY; outside CI the GitHub origin remote]")
+    parser.add_argument("--branch",
+                        help="branch [GITHUB_HEAD_REF, else GITHUB_REF_NAME; outside CI git's current branch]")
+    parser.add_argument("--platform",
+                        help="platform, e.g. linux [lower-cased RUNNER_OS; outside CI this machine's: linux, macos, "
+                             "windows]")
+    parser.add_argument("--commit", help="commit SHA [GITHUB_SHA; outside CI git's HEAD]")
+    parser.add_argument("--run-id", help="CI run id [GITHUB_RUN_ID; outside CI local-COMMIT12-UNIXTIME]")
     parser.add_argument("--workflow-run-url",
-                        help="link to the CI run [GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID]")
+                        help="link to the CI run [GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID; "
+                             "outside CI https://github.com/OWNER/REPO/commit/COMMIT, as the service needs an "
+                             "absolute URL]")
     parser.add_argument("--url-html", help="where the badge links to [the workflow run URL]")
     parser.add_argument("--junit", action="append", default=[], metavar="FILE",
                         help="JUnit XML report or glob pattern (repeatable)")
@@ -90,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         plan = _plan(args)
     except (UsageError, ReportError) as exc:
-        return _fail(str(exc), 2)
+        for line in str(exc).splitlines():
+            _fail(line, 2)
+        return 2
     if args.dry_run:
         headers = _headers(plan, redact=True)
         print(f"POST {plan.url}")
@@ -114,34 +125,54 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _plan(args: argparse.Namespace) -> Plan:
+    """Every field resolved, or UsageError listing every problem at once (one per line)."""
+    problems: list[str] = []
     base = _pick(args.url, "BADGES_URL")
+    split = urllib.parse.urlsplit(base or "")
     if not base:
-        raise UsageError("missing --url (or BADGES_URL): the badges service's base URL")
-    split = urllib.parse.urlsplit(base)
-    if split.scheme not in ("http", "https") or not split.netloc or split.query or split.fragment:
-        raise UsageError(f"--url must be an http(s) base URL, got {base!r}")
+        problems.append("missing --url (or BADGES_URL): the badges service's base URL")
+    elif split.scheme not in ("http", "https") or not split.netloc or split.query or split.fragment:
+        problems.append(f"--url must be an http(s) base URL, got {base!r}")
     secret = _pick(args.secret, "BADGES_SECRET")
     if not secret:
-        raise UsageError("missing secret: set BADGES_SECRET (or pass --secret)")
+        problems.append("missing secret: set BADGES_SECRET (or pass --secret)")
 
+    in_ci = _env("GITHUB_ACTIONS") == "true"
     gh_repo = _env("GITHUB_REPOSITORY") or ""
     gh_owner, _, gh_name = gh_repo.partition("/")
-    owner = _require(args.owner or gh_owner, "--owner (or GITHUB_REPOSITORY)")
-    repo = _require(args.repo or gh_name, "--repo (or GITHUB_REPOSITORY)")
-    branch = _require(args.branch or _env("GITHUB_HEAD_REF") or _env("GITHUB_REF_NAME"),
-                      "--branch (or GITHUB_HEAD_REF / GITHUB_REF_NAME)")
-    platform = _require(args.platform or (_env("RUNNER_OS") or "").lower(), "--platform (or RUNNER_OS)")
-    commit = _require(args.commit or _env("GITHUB_SHA"), "--commit (or GITHUB_SHA)")
-    run_id = _require(args.run_id or _env("GITHUB_RUN_ID"), "--run-id (or GITHUB_RUN_ID)")
+    local = _LocalDefaults(in_ci)
+    owner = _field(args.owner, gh_owner or local.get("owner"), "--owner (or GITHUB_REPOSITORY, or a GitHub "
+                   "origin remote)", problems)  # fmt: skip
+    repo = _field(args.repo, gh_name or local.get("repo"), "--repo (or GITHUB_REPOSITORY, or a GitHub origin remote)",
+                  problems)  # fmt: skip
+    branch = _field(args.branch, _env("GITHUB_HEAD_REF") or _env("GITHUB_REF_NAME") or local.get("branch"),
+                    "--branch (or GITHUB_HEAD_REF / GITHUB_REF_NAME, or git's current branch)", problems)  # fmt: skip
+    platform = _field(args.platform, (_env("RUNNER_OS") or "").lower() or (None if in_ci else _local_platform()),
+                      "--platform (or RUNNER_OS)", problems)  # fmt: skip
+    commit = _field(args.commit, _env("GITHUB_SHA") or local.get("commit"), "--commit (or GITHUB_SHA, or git's HEAD)",
+                    problems)  # fmt: skip
+    local_run = not in_ci and not _env("GITHUB_RUN_ID")
+    # Outside CI both are derived from owner, repo and commit: a missing one is reported above.
+    quiet: list[str] = [] if local_run else problems
+    run_id = _field(args.run_id, _env("GITHUB_RUN_ID") or (_local_run_id(commit) if local_run and commit else None),
+                    "--run-id (or GITHUB_RUN_ID)", quiet if args.run_id is None else problems)  # fmt: skip
     run_url = args.workflow_run_url or _github_run_url()
-    run_url = _require(run_url, "--workflow-run-url (or GITHUB_REPOSITORY and GITHUB_RUN_ID)")
+    if not run_url and local_run and owner and repo and commit:
+        run_url = _commit_url(owner, repo, commit)
+    run_url = _field(run_url, None, "--workflow-run-url (or GITHUB_REPOSITORY and GITHUB_RUN_ID)",
+                     quiet if args.workflow_run_url is None else problems)  # fmt: skip
     url_html = args.url_html or run_url
     for flag, value in (("--workflow-run-url", run_url), ("--url-html", url_html)):
-        parts = urllib.parse.urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise UsageError(f"{flag} must be an absolute http(s) URL, got {value!r}")
-
-    counts = _counts(args)
+        parts = urllib.parse.urlsplit(value or "")
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+            problems.append(f"{flag} must be an absolute http(s) URL, got {value!r}")
+    try:
+        counts = _counts(args)
+    except UsageError as e:
+        problems.append(str(e))
+    if problems:
+        raise UsageError("\n".join(problems))
+    assert base and secret and owner and repo and branch and platform and commit and run_id and url_html and run_url
     payload = {
         "platform": platform,
         "passed": counts.passed,
@@ -196,6 +227,49 @@ def _expand(pattern: str) -> list[str]:
     if not matches:
         raise UsageError(f"no report file matches {pattern!r}")
     return matches
+
+
+class _LocalDefaults:
+    """The local checkout's facts, read from git once and only when a field needs one (never in CI)."""
+
+    def __init__(self, in_ci: bool):
+        self.in_ci = in_ci
+        self.checkout: Any = None
+
+    def get(self, field: str) -> str | None:
+        if self.in_ci:
+            return None
+        if self.checkout is None:
+            from lambdasmith.badges.git_defaults import read_checkout
+
+            self.checkout = read_checkout()
+        return getattr(self.checkout, field)
+
+
+def _field(flag: str | None, fallback: str | None, what: str, problems: list[str]) -> str | None:
+    """A flag given (even blank) wins over every default; a blank or absent value is a problem."""
+    value = flag if flag is not None else fallback
+    if not value or not value.strip():
+        problems.append(f"missing {what}")
+        return None
+    return value.strip()
+
+
+def _local_platform() -> str | None:
+    """RUNNER_OS's value for this machine, lower-cased as push sends it (linux, macos, windows)."""
+    import platform
+
+    return {"Linux": "linux", "Darwin": "macos", "Windows": "windows"}.get(platform.system())
+
+
+def _local_run_id(commit: str) -> str:
+    """Outside CI: one id per push, from the commit and the time (the service only needs it non-blank)."""
+    return f"local-{commit[:12]}-{int(time.time())}"
+
+
+def _commit_url(owner: str, repo: str, commit: str) -> str:
+    server = (_env("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+    return f"{server}/{owner}/{repo}/commit/{commit}"
 
 
 def _github_run_url() -> str | None:

@@ -248,10 +248,14 @@ class InvokeEndpoint(Endpoint):
     @property
     def api(self) -> InvokeApi:
         if self._api is None:
-            from lambdasmith.local.function_urls import invoke_runners
+            from lambdasmith.local.function_config import configuration
+            from lambdasmith.local.function_urls import invoke_runners, shell_functions
             from lambdasmith.local.invoke import InvokeApi
 
-            self._api = InvokeApi(self.data_dir, runners=invoke_runners())
+            shell = shell_functions().functions
+            configs = {name: configuration(name, runtime="provided.al2023", handler=fn.handler, memory_mb=fn.memory_mb,
+                                           timeout_s=fn.timeout_s) for name, fn in shell.items()}  # fmt: skip
+            self._api = InvokeApi(self.data_dir, runners=invoke_runners(), configs=configs)
         return self._api
 
     def start(self) -> None:

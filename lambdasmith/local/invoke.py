@@ -357,10 +357,21 @@ class InvokeApi:
     `start`, stopped by `close`). No socket of its own: `lambdasmith.local.gateway` serves it
     (`lambdasmith.local.endpoints.InvokeEndpoint`), and a test can call `dispatch` directly."""
 
-    def __init__(self, data_dir: str, refs: dict[str, str] | None = None, runners: Mapping[str, Runner] | None = None):
+    def __init__(self, data_dir: str, refs: dict[str, str] | None = None, runners: Mapping[str, Runner] | None = None,
+                 configs: Mapping[str, dict[str, Any]] | None = None):  # fmt: skip
+        """`configs`: ListFunctions/GetFunction configurations of runner functions (by name);
+        the Python functions' are made here."""
+        from lambdasmith.local.function_config import configuration, python_runtime
+
         self.functions = {name: Function(name, ref) for name, ref in (refs or registry()).items()}
         for name, run in (runners or {}).items():  # e.g. the shell functions (lambdasmith.local.function_urls)
             self.functions.setdefault(name, Function(name, f"runtime-api:{name}", run))
+        self.configs = {
+            name: (configuration(name, runtime=python_runtime(), handler=fn.ref.replace(":", "."))
+                   if fn.runner is None else (configs or {}).get(name)
+                   or configuration(name, runtime="provided.al2023", handler=name))
+            for name, fn in self.functions.items()
+        }  # fmt: skip
         _ensure_tee()
         delay = retry_delay_s()
         self.workers = {name: AsyncWorker(fn, data_dir, delay) for name, fn in self.functions.items()}
@@ -384,6 +395,8 @@ class InvokeApi:
         """One HTTP request (headers by lower-case name) → its reply."""
         request_id = request_id or uuid4()
         path, _, query = target.partition("?")
+        if method == "GET" and path.startswith(INVOKE_PREFIX[:-1]) and not path.endswith(INVOKE_SUFFIX):
+            return self._describe(path[len(INVOKE_PREFIX):], request_id)
         name = None
         if path.startswith(INVOKE_PREFIX) and path.endswith(INVOKE_SUFFIX):
             name = unquote(path[len(INVOKE_PREFIX) : -len(INVOKE_SUFFIX)])
@@ -398,6 +411,21 @@ class InvokeApi:
         except Exception as e:  # our own failure, never the function's
             sys.stderr.write(f"invoke: internal error: {type(e).__name__}: {e}\n")
             return error_reply(500, "ServiceException", "Internal error", request_id)
+
+    def _describe(self, rest: str, request_id: str) -> HttpResult:
+        """GET …/functions/ (ListFunctions) or …/functions/{name} (GetFunction)."""
+        from lambdasmith.local.function_config import get_function, list_functions
+
+        name, qualifier = parse_function_name(unquote(rest.rstrip("/"))) if rest.strip("/") else ("", None)
+        if not rest.strip("/"):
+            reply: dict[str, Any] = list_functions(self.configs)
+        elif name in self.configs and qualifier in (None, LATEST) and "/" not in rest.rstrip("/"):
+            reply = get_function(self.configs[name])
+        else:
+            return error_reply(404, "ResourceNotFoundException",
+                               f"Function not found: {function_arn(name or unquote(rest), qualifier)}", request_id)  # fmt: skip
+        return HttpResult(200, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)],
+                          json.dumps(reply).encode())  # fmt: skip
 
     def invoke_function(
         self, raw_name: str, query: str, headers: dict[str, str], body: bytes, request_id: str

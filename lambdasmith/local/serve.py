@@ -23,6 +23,7 @@ address unless LAMBDASMITH_INVOKE_CREDENTIALS is set (every request must then be
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import os
 import signal
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from lambdasmith.kit.settings import SettingError
 from lambdasmith.kit.sqlite import SYNCHRONOUS_ENV, synchronous
-from lambdasmith.local import invocation
+from lambdasmith.local import invocation, serve_registry
 from lambdasmith.local.endpoints import PLATFORM, SERVABLE, SYSTEMS, port_offset, served_system
 from lambdasmith.local.serve_config import ServeConfig
 
@@ -98,7 +99,11 @@ def reserve_port(host: str, port: int) -> int:
         try:
             s.bind((host, port))
         except OSError as e:
-            raise OSError(e.errno, f"cannot listen on {_url(host, port)}: {e.strerror}") from None
+            why = f"cannot listen on {_url(host, port)}: {e.strerror}"
+            if e.errno == errno.EADDRINUSE:
+                why = (f"port {port} is already in use (cannot listen on {_url(host, port)}); "
+                       "choose another base port with --port (or 0 for free ports)")  # fmt: skip
+            raise OSError(e.errno, why) from None
         return int(s.getsockname()[1])
 
 
@@ -197,6 +202,7 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str) -> int:
             endpoints.start(name, host, ports[name])
         endpoints.wait_ready(ports, host, stop)
         if not stop.requested:
+            serve_registry.record(data_dir, host, ports)  # the CLI warns when it writes elsewhere
             print("lambdasmith serve — data in " + os.environ["LAMBDASMITH_DATA_DIR"], flush=True)
             for name in systems:
                 print(f"  {name:<10} {_url(host, ports[name])}", flush=True)
@@ -213,6 +219,7 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str) -> int:
         print(f"lambdasmith serve: {e}", file=sys.stderr, flush=True)
         code = 1
     finally:
+        serve_registry.remove()
         deadline = time.monotonic() + config.drain_timeout_s
         for p in pumps:
             p.stop()
@@ -261,16 +268,28 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "systems", nargs="*", metavar="SYSTEM", help=f"systems to serve (default: all of {', '.join(SERVABLE)})"
     )
-    p.add_argument("--host", default=os.environ.get("LAMBDASMITH_HOST", "127.0.0.1"))
+    p.add_argument("--host", default=os.environ.get("LAMBDASMITH_HOST", "127.0.0.1"),
+                   help="address to listen on (default $LAMBDASMITH_HOST or 127.0.0.1)")  # fmt: skip
     p.add_argument(
         "--port",
-        type=int,
-        default=int(os.environ.get("LAMBDASMITH_PORT", "8000")),
+        type=port_number,
+        default=os.environ.get("LAMBDASMITH_PORT", "8000"),  # a string: argparse checks it with port_number
         help="base port (badges on BASE, wardrobe BASE+1, shell BASE+2, invoke API BASE+3); 0 = ephemeral",
     )
     p.add_argument("--workers", type=int, default=None,
                    help="server processes per endpoint (default LAMBDASMITH_WORKERS, else one per CPU)")  # fmt: skip
     p.set_defaults(func=_run)
+
+
+def port_number(text: str) -> int:
+    """argparse's type for --port: a TCP port, 1..65535 (0: any free port); a clear error otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1..65535, or 0 for any free port)") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: a port is 1..65535 (or 0 for any free port)")
+    return value
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -285,6 +304,9 @@ def _run(args: argparse.Namespace) -> int:
         os.environ["LAMBDASMITH_WORKERS"] = str(args.workers)
     try:
         return serve(args.systems or SERVABLE, args.host, args.port, args.data_dir)
-    except (OSError, ValueError) as e:  # a port in use, a bad setting (SettingError is a ValueError)
+    except OSError as e:  # a port in use: its own words, without "[Errno 98]"
+        print(f"lambdasmith serve: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except ValueError as e:  # a bad setting (SettingError is a ValueError)
         print(f"lambdasmith serve: {e}", file=sys.stderr)
         return 1

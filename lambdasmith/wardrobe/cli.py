@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
-    w = sub.add_parser("wardrobe", help="wardrobe service commands")
-    wsub = w.add_subparsers(dest="wardrobe_command", required=True, metavar="COMMAND")
+    w = sub.add_parser("wardrobe", parents=[common], help="wardrobe service commands")
+    w.set_defaults(func=None, help_of=w)
+    wsub = w.add_subparsers(dest="wardrobe_command", metavar="COMMAND")
 
     tok = wsub.add_parser("token", parents=[common], help="mint a JWT for USER with the local secret")
     tok.add_argument("user")
@@ -39,8 +40,10 @@ def _config(args: argparse.Namespace) -> WardrobeConfig:
 
 
 def token(args: argparse.Namespace) -> int:
+    from lambdasmith.local.serve_registry import warn_if_elsewhere
     from lambdasmith.wardrobe.wiring import mint_token
 
+    warn_if_elsewhere(args.data_dir, "wardrobe token")
     print(mint_token(_config(args), args.user, args.ttl))
     return 0
 

@@ -352,7 +352,7 @@ def badges_org(emulator: Emulator, stacks: dict[str, Stack], tmp_path_factory: p
            "BADGES_RESULTS_TABLE": out["ResultsTableName"], "BADGES_NONCES_TABLE": out["NoncesTableName"],
            "BADGES_ORGS_TABLE": out["OrgSecretsTableName"]}
     r = subprocess.run([sys.executable, "-m", "lambdasmith", "badges", "register-org", "acme", "--type", "testdata",
-                        "--secret", BADGES_SECRET, "--data-dir", str(tmp_path_factory.mktemp("badges-cli"))],
+                        "--secret", BADGES_SECRET, "--allow-weak", "--data-dir", str(tmp_path_factory.mktemp("badges-cli"))],
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
     return stacks["badges"]
