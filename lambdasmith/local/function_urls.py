@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 SHELL_FUNCTIONS_ENV = "LAMBDASMITH_SHELL_FUNCTIONS"
 PACKAGE = Path(__file__).resolve().parents[1]  # lambdasmith/
 EXAMPLES = PACKAGE / EXAMPLES_DIR
+HELPERS = PACKAGE / "shell" / "runtime" / "helpers.sh"  # what a bash handler sources (shipped in the function zip)
 BOOTSTRAP = PACKAGE / "shell" / "runtime" / "bootstrap"  # bash: the default, what the layer ships
 PY_BOOTSTRAP = PACKAGE / "shell" / "runtime" / "bootstrap.py"  # the Python one, an option
 TAIL_BYTES = 4096

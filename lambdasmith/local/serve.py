@@ -208,6 +208,11 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str) -> int:
                 print(f"  {name:<10} {_url(host, ports[name])}", flush=True)
             if "wardrobe" in systems:
                 print("  (a wardrobe token: lambdasmith wardrobe token USER)", flush=True)
+            if "shell" in systems:
+                from lambdasmith.local.function_urls import HELPERS, SHELL_FUNCTIONS_ENV
+
+                print(f"  (shell functions: /NAME/…; a new one: declare it in a JSON file named by {SHELL_FUNCTIONS_ENV},"
+                      f" and source {HELPERS} in its .sh: docs/shell-runtime.md)", flush=True)  # fmt: skip
         while not stop.wait(0.5):
             dead = endpoints.dead()
             if dead:

@@ -8,13 +8,14 @@ import base64
 import json
 import socket
 import sys
+import time
 from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from lambdasmith.local.function_urls import BOOTSTRAP, EXAMPLES
+from lambdasmith.local.function_urls import BOOTSTRAP, EXAMPLES, HELPERS
 from tests.support.serving import Served, http
 
 pytestmark = pytest.mark.e2e
@@ -57,6 +58,12 @@ def request(server, method: str, path: str, body: bytes | None = None, headers: 
 def test_the_url_table_names_shell_on_its_own_port(server):
     assert server.urls["shell"].startswith("http://127.0.0.1:")
     assert server.urls["shell"] != server.urls["invoke"]
+    # The banner says where a new shell function's helpers are and how to declare one.
+    deadline = time.monotonic() + 5
+    while str(HELPERS) not in "".join(server.output) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the line after the URLs reaches the output drain a moment later
+    banner = "".join(server.output)
+    assert str(HELPERS) in banner and "LAMBDASMITH_SHELL_FUNCTIONS" in banner
 
 
 def test_status_code_result_passes_through_with_headers_and_cookies(server):
