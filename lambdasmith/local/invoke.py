@@ -395,7 +395,8 @@ class InvokeApi:
         """One HTTP request (headers by lower-case name) → its reply."""
         request_id = request_id or uuid4()
         path, _, query = target.partition("?")
-        if method == "GET" and path.startswith(INVOKE_PREFIX[:-1]) and not path.endswith(INVOKE_SUFFIX):
+        if method == "GET" and (path == INVOKE_PREFIX[:-1] or path.startswith(INVOKE_PREFIX)) \
+                and not path.endswith(INVOKE_SUFFIX):  # fmt: skip
             return self._describe(path[len(INVOKE_PREFIX):], request_id)
         name = None
         if path.startswith(INVOKE_PREFIX) and path.endswith(INVOKE_SUFFIX):
@@ -416,14 +417,15 @@ class InvokeApi:
         """GET …/functions/ (ListFunctions) or …/functions/{name} (GetFunction)."""
         from lambdasmith.local.function_config import get_function, list_functions
 
-        name, qualifier = parse_function_name(unquote(rest.rstrip("/"))) if rest.strip("/") else ("", None)
-        if not rest.strip("/"):
+        rest = rest.rstrip("/")
+        if not rest:
             reply: dict[str, Any] = list_functions(self.configs)
-        elif name in self.configs and qualifier in (None, LATEST) and "/" not in rest.rstrip("/"):
-            reply = get_function(self.configs[name])
         else:
-            return error_reply(404, "ResourceNotFoundException",
-                               f"Function not found: {function_arn(name or unquote(rest), qualifier)}", request_id)  # fmt: skip
+            name, qualifier = parse_function_name(unquote(rest))
+            if name not in self.configs or qualifier not in (None, LATEST) or "/" in rest:
+                return error_reply(404, "ResourceNotFoundException",
+                                   f"Function not found: {function_arn(name or unquote(rest), qualifier)}", request_id)  # fmt: skip
+            reply = get_function(self.configs[name])
         return HttpResult(200, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)],
                           json.dumps(reply).encode())  # fmt: skip
 
