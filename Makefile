@@ -66,13 +66,15 @@ $(NODE_TOOLS)/.installed: tests/node/package.json
 	touch $@
 
 # Shell functions need jq and curl (the Lambda layer ships its own jq); BadgeSmith's own ingestion
-# script (run by the e2e suite) needs uuidgen, xxd and openssl. Debian's packages here.
+# script (run by the e2e suite) needs uuidgen, xxd and openssl; the pages' browser tests need
+# Chromium (Playwright, from PyPI, drives it: it cannot download a browser here). Debian's packages.
+SYSTEM_PACKAGES := jq curl uuid-runtime xxd openssl chromium fonts-dejavu-core
 system-tools: debian-keyring
 	@command -v jq >/dev/null && command -v curl >/dev/null && command -v uuidgen >/dev/null && \
-	  command -v xxd >/dev/null && command -v openssl >/dev/null || { \
-	  echo "installing jq, curl, uuid-runtime, xxd and openssl from Debian's packages"; \
+	  command -v xxd >/dev/null && command -v openssl >/dev/null && command -v chromium >/dev/null || { \
+	  echo "installing $(SYSTEM_PACKAGES) from Debian's packages"; \
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
-	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq jq curl uuid-runtime xxd openssl >/dev/null; }
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; }
 
 # The key apt checks Debian's archive with, for the jq layer's packages (Ubuntu lacks it by default).
 debian-keyring:

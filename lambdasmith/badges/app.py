@@ -8,7 +8,11 @@
     GET  /tests/results/{platform}/{owner}/{repo}/{branch}          latest result as JSON (NEW)
     GET  /tests/results/{platform}/{owner}/{repo}/{branch}/history  newest first, paged (NEW)
     GET  /redirect/test-results/{platform}/{owner}/{repo}/{branch}
+    GET  /badges/tests/{platform}/{owner}/{repo}/{branch}/trend.svg pass-rate sparkline (NEW)
     GET  /openapi.json                                              this API's OpenAPI 3.1 document (NEW)
+    GET  /                                                          the badge builder page (NEW)
+    GET  /dashboard/{owner}/{repo}                                  a repository's test results page (NEW)
+    GET  /assets/{name}                                             the pages' stylesheet and script
 
 Every badge URL also answers as SVG: a `.svg` suffix or `Accept: image/svg+xml` (NEW).
 """
@@ -163,6 +167,37 @@ class BadgesService:
         badge = shields.test_badge(latest["passed"], latest["failed"])
         return self._badge(request, badge, as_svg, BADGE_CACHE, latest.get("ReceivedAt"))
 
+    def trend_badge(self, request: Request) -> Response:
+        from lambdasmith.badges import trend
+
+        where, _ = self._repo(request)
+        latest = self._latest_or_404(where)
+        runs = self.store.history(where, trend.runs_wanted(request.query)).items
+        svg = trend.render(list(reversed(runs)), request.query)
+        response = svg_response(svg)
+        return cacheable(response, request.headers, BADGE_CACHE, latest.get("ReceivedAt"))
+
+    # ------------------------------------------------------------------ pages
+
+    def builder_page(self, request: Request) -> Response:
+        from lambdasmith.badges.pages import builder
+
+        return builder.render(self.store, request, self.config.public_url)
+
+    def dashboard_page(self, request: Request) -> Response:
+        from lambdasmith.badges.pages import dashboard
+
+        p = request.path_params
+        return dashboard.render(self.store, request, p["owner"], p["repo"])
+
+    def asset(self, request: Request) -> Response:
+        from lambdasmith.badges.pages.html import ASSETS
+
+        asset = ASSETS.get(request.path_params["name"])
+        if asset is None:
+            raise HTTPError(404, "Not found")
+        return asset.handler(request)
+
     def test_redirect(self, request: Request) -> Response:
         where, _ = self._repo(request)
         latest = self._latest_or_404(where)
@@ -277,11 +312,15 @@ def build_router(svc: BadgesService) -> Router:
     r.get("/badges/packages/{provider}/{package}")(_svg_errors(svc.package_nuget_or_error))
     r.get("/badges/packages/{provider}/{org}/{package}")(_svg_errors(svc.package_github_or_error))
     r.get("/badges/tests/{platform}/{owner}/{repo}/{branch}")(_svg_errors(svc.test_badge))
+    r.get("/badges/tests/{platform}/{owner}/{repo}/{branch}/trend.svg")(_svg_errors(svc.trend_badge))
     r.post("/tests/results/{platform}/{owner}/{repo}/{branch}")(svc.ingest)
     r.get("/tests/results/{platform}/{owner}/{repo}/{branch}")(svc.latest_result)
     r.get("/tests/results/{platform}/{owner}/{repo}/{branch}/history")(svc.history)
     r.get("/redirect/test-results/{platform}/{owner}/{repo}/{branch}")(svc.test_redirect)
     r.get("/openapi.json")(OPENAPI.handler)
+    r.get("/")(svc.builder_page)
+    r.get("/dashboard/{owner}/{repo}")(svc.dashboard_page)
+    r.get("/assets/{name}")(svc.asset)
     return r
 
 

@@ -19,6 +19,9 @@ class BadgesConfig(Settings):
     orgs_table = text("BADGES_ORGS_TABLE", "badges-org-secrets")
     nuget_base_url = url("NUGET_BASE_URL", "https://api.nuget.org")
     github_api_url = url("GITHUB_API_URL", "https://api.github.com")
+    # Where users reach the service (e.g. the CloudFront or custom domain), for the absolute URLs
+    # the builder page writes; empty: the request's own Host (what API Gateway sees without it).
+    public_url = url("BADGES_PUBLIC_URL", "")
     max_body_bytes = integer(default=64 * 1024)
     timestamp_max_age_s = integer(default=5 * 60)
     timestamp_max_skew_s = integer(default=60)

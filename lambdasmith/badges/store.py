@@ -2,12 +2,18 @@
 
     test results  PK=TEST#{owner}#{repo}  SK=RESULT#{platform}#{branch}#{timestamp}
                   GSI1PK=LATEST#{owner}#{repo}#{platform}#{branch}  GSI1SK={timestamp}   TTL 730 d
+      branches    PK=TEST#{owner}#{repo}  SK=BRANCH#{platform}#{branch}                  TTL 730 d
+      repos       PK=REPOS  SK={owner}#{repo}                                            TTL 730 d
     nonces        PK=NONCE#{owner}/{repo}/{platform}/{branch}  SK={nonce}               TTL 45 min
     org secrets   PK=ORG#{org}  SK=CONST#GITHUB#{package|testdata}  SecretName → secret store
 
 Owner, repo, platform, branch and org are lower-cased before they become keys (FIX: BadgeSmith
 only finds all-lowercase URLs), and `%` and `#` in them are percent-escaped (`key_part`; and `/` in the nonce key) so
 that no path parameter can forge a key delimiter. Timestamps are UTC in one fixed-width format so that they sort.
+
+The branch and repo items are the dashboards' indexes (which platforms and branches a repository
+has, which repositories have results), written in the same transaction as each result and kept
+alive by it: a repository that stops posting drops out when its last result expires.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from lambdasmith.kit.table.port import (
     Index,
     Page,
     Put,
+    SortKey,
     Table,
     TableSpec,
     TransactionCanceled,
@@ -38,6 +45,8 @@ NONCES = TableSpec("nonces", ttl="ExpiresAt")
 ORGS = TableSpec("org-secrets")
 
 KINDS = ("package", "testdata")
+REPOS_PK = "REPOS"
+MAX_LISTED = 200  # branches of a repository, or repositories, that a page lists
 
 
 class Repo(Record):
@@ -146,7 +155,17 @@ class BadgeStore:
             "branch": where.branch,
             **result,
         }
-        writes = [Write(self.nonces, Put(nonce_item, Absent())), Write(self.results, Put(item, Absent()))]
+        expires = {"ExpiresAt": int(now) + self.result_ttl_s}
+        names = {"owner": where.owner, "repo": where.repo}
+        branch_item = {"PK": item["PK"], "SK": "BRANCH#{0}#{3}".format(*where.keyed),
+                       "platform": where.platform, "branch": where.branch, **names, **expires}
+        repo_item = {"PK": REPOS_PK, "SK": "{1}#{2}".format(*where.keyed), **names, **expires}
+        writes = [
+            Write(self.nonces, Put(nonce_item, Absent())),
+            Write(self.results, Put(item, Absent())),
+            Write(self.results, Put(branch_item)),
+            Write(self.results, Put(repo_item)),
+        ]
         for attempt in range(CONFLICT_ATTEMPTS):
             try:
                 self.results.transact(writes)
@@ -165,6 +184,24 @@ class BadgeStore:
 
     def history(self, where: Repo, limit: int = 20, cursor: str | None = None) -> Page:
         return self.results.query(where.latest_key, index="GSI1", limit=limit, descending=True, cursor=cursor)
+
+    def branches(self, owner: str, repo: str) -> list[Repo]:
+        """Every platform and branch of a repository that has results, sorted by platform, branch."""
+        pk = "TEST#{}#{}".format(key_part(owner.lower()), key_part(repo.lower()))
+        found: list[Repo] = []
+        cursor = None
+        while len(found) < MAX_LISTED:
+            page = self.results.query(pk, SortKey.begins_with("BRANCH#"), limit=100, cursor=cursor)
+            found += [Repo(r["platform"], r["owner"], r["repo"], r["branch"]) for r in page.items]
+            cursor = page.cursor
+            if cursor is None:
+                break
+        return sorted(found[:MAX_LISTED], key=lambda r: (r.platform, r.branch))
+
+    def repositories(self, limit: int = MAX_LISTED) -> list[tuple[str, str]]:
+        """(owner, repo) of the repositories that have results, by name; at most `limit`."""
+        page = self.results.query(REPOS_PK, limit=limit)
+        return [(r["owner"], r["repo"]) for r in page.items]
 
     # -------------------------------------------------------------- orgs
 

@@ -468,3 +468,8 @@ def render(
     if style == "for-the-badge":
         return _for_the_badge(label, message, fill, left_fill)
     return _classic(style, label, message, fill, left_fill)
+
+
+def escape_text(text: str) -> str:
+    """Text for SVG content or an attribute value: XML-escaped, characters XML forbids left out."""
+    return _esc(text)

@@ -280,7 +280,9 @@ def test_the_built_code_works_with_the_templates_tables_and_environment(
     assert r["replay"]["status"] == 400 and "NONCE_ALREADY_USED" in r["replay"]["body"]
     assert r["badge"]["status"] == 200 and json.loads(r["badge"]["body"])["message"] == "3 passed"
     # ...and it was DynamoDB that kept them, not a local file.
-    assert ddb.scan(TableName=names["ResultsTable"])["Count"] == 1
+    keys = sorted((item["PK"]["S"], item["SK"]["S"].split("#")[0]) for item in ddb.scan(TableName=names["ResultsTable"])["Items"])
+    # the result and the dashboards' two index items
+    assert keys == [("REPOS", org), (f"TEST#{org}#repo", "BRANCH"), (f"TEST#{org}#repo", "RESULT")]
     assert ddb.scan(TableName=names["NoncesTable"])["Items"][0]["SK"] == {"S": "n-" + run}
 
 
