@@ -234,17 +234,24 @@ def _clamped(*values: float) -> tuple[float, float, float]:
     return out[0], out[1], out[2]
 
 
+def brightness(color: str) -> float:
+    """badge-maker's brightness of a CSS color: 0 (black) to 1, to 2 decimals; 0 if unparsable.
+
+    NaN for a color whose channels css-color-converter reads as NaN (no threshold compares true).
+    """
+    rgb = _rgb(color)
+    if rgb is None:
+        return 0.0
+    value = (rgb[0] * 299 + rgb[1] * 587 + rgb[2] * 114) / 255000
+    if math.isnan(value):
+        return value
+    num, den = value.as_integer_ratio()
+    return (200 * num + den) // (2 * den) / 100  # toFixed(2): exact, halves up
+
+
 def _text_colors(fill: str) -> tuple[str, str]:
     """(text, shadow) colors: dark text on light backgrounds, with badge-maker's threshold."""
-    rgb = _rgb(fill)
-    if rgb is None:
-        return "#fff", "#010101"
-    brightness = (rgb[0] * 299 + rgb[1] * 587 + rgb[2] * 114) / 255000
-    if math.isnan(brightness):
-        return "#333", "#ccc"
-    num, den = brightness.as_integer_ratio()
-    rounded = (200 * num + den) // (2 * den) / 100  # toFixed(2): exact, halves up
-    return ("#fff", "#010101") if rounded <= 0.69 else ("#333", "#ccc")
+    return ("#fff", "#010101") if brightness(fill) <= 0.69 else ("#333", "#ccc")
 
 
 # --- text ---------------------------------------------------------------------------------
