@@ -59,7 +59,7 @@ install: .venv/.installed
 node-tools: $(NODE_TOOLS)/.installed
 
 $(NODE_TOOLS)/.installed: tests/node/package.json
-	@echo "installing the npm peers (badge-maker, DynamoDB Local) into $(NODE_TOOLS)"
+	@echo "installing the npm peers (badge-maker, simple-icons, DynamoDB Local) into $(NODE_TOOLS)"
 	mkdir -p $(NODE_TOOLS)
 	cp tests/node/package.json $(NODE_TOOLS)/package.json
 	cd $(NODE_TOOLS) && npm install --no-audit --no-fund --loglevel=error

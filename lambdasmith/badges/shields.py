@@ -40,11 +40,14 @@ def error_badge(status: int, message: str) -> Badge:
 
 
 def render_svg(badge: Badge, query: Mapping[str, str]) -> str:
-    """The badge as an image, with the `label`, `color`, `labelColor` and `style` query overrides.
+    """The badge as an image, with the `label`, `color`, `labelColor`, `style`, `logo` and
+    `logoColor` query overrides.
 
-    An unknown style or color falls back to the default rather than breaking a README's image.
+    The badge's own named logo is drawn unless `logo` names another (`logo=` with no name: none);
+    only built-in names draw (`logos.NAMES`). An unknown style or color falls back to the
+    default, and an unknown logo to none, rather than breaking a README's image.
     """
-    from lambdasmith.badges import svg
+    from lambdasmith.badges import logos, svg
 
     style = query.get("style", "flat").lower()
     if style not in svg.STYLES:
@@ -52,4 +55,7 @@ def render_svg(badge: Badge, query: Mapping[str, str]) -> str:
     label = query["label"] if "label" in query else badge.label
     color = svg.normalize_color(query.get("color")) or svg.normalize_color(badge.color) or "#9f9f9f"
     label_color = svg.normalize_color(query.get("labelColor") or query.get("labelcolor"))
-    return svg.render(label, badge.message, color, style=style, label_color=label_color)
+    logo_name = query["logo"] if "logo" in query else badge.named_logo
+    logo_color = query.get("logoColor") or query.get("logocolor")
+    logo = logos.logo_data_uri(logo_name, logo_color, style=style)
+    return svg.render(label, badge.message, color, style=style, label_color=label_color, logo=logo)

@@ -1,8 +1,10 @@
 """Badge SVGs laid out exactly as shields.io's badge-maker 6.0.0 draws them.
 
 READMEs embed our badges next to shields.io ones, so widths, text positions and colors follow
-badge-maker to the pixel: text is measured with its Verdana width tables (`verdana.py`) and its
-integer/float arithmetic (JS number semantics are reproduced where they change a result). The
+badge-maker to the pixel in all five of its styles, with or without a logo (a data: URI drawn
+14px high, as badge-maker places it): text is measured with its Verdana width tables (bold
+Helvetica for the social style; `verdana.py`) and its integer/float arithmetic (JS number
+semantics are reproduced where they change a result). The
 only intended differences: characters that XML forbids (C0 controls, lone surrogates) are left
 out of the markup where badge-maker would emit a broken document, and a color with surrounding
 whitespace is read as the color without it.
@@ -18,7 +20,7 @@ from functools import cache
 
 from lambdasmith.badges import verdana
 
-STYLES: frozenset[str] = frozenset({"flat", "flat-square", "plastic", "for-the-badge"})
+STYLES: frozenset[str] = frozenset({"flat", "flat-square", "plastic", "for-the-badge", "social"})
 
 DEFAULT_COLOR = "#4b0"
 DEFAULT_LABEL_COLOR = "#555"
@@ -99,6 +101,10 @@ _NEWER_CAPITALS = (
 )
 
 FONT_FAMILY = "Verdana,Geneva,DejaVu Sans,sans-serif"
+SOCIAL_FONT_FAMILY = "Helvetica Neue,Helvetica,Arial,sans-serif"
+
+DEFAULT_LOGO_WIDTH = 14  # badge-maker's logo is always 14px high; this is its default width
+LOGO_HEIGHT = 14
 
 Attrs = dict[str, str | float]
 
@@ -228,17 +234,24 @@ def _clamped(*values: float) -> tuple[float, float, float]:
     return out[0], out[1], out[2]
 
 
+def brightness(color: str) -> float:
+    """badge-maker's brightness of a CSS color: 0 (black) to 1, to 2 decimals; 0 if unparsable.
+
+    NaN for a color whose channels css-color-converter reads as NaN (no threshold compares true).
+    """
+    rgb = _rgb(color)
+    if rgb is None:
+        return 0.0
+    value = (rgb[0] * 299 + rgb[1] * 587 + rgb[2] * 114) / 255000
+    if math.isnan(value):
+        return value
+    num, den = value.as_integer_ratio()
+    return (200 * num + den) // (2 * den) / 100  # toFixed(2): exact, halves up
+
+
 def _text_colors(fill: str) -> tuple[str, str]:
     """(text, shadow) colors: dark text on light backgrounds, with badge-maker's threshold."""
-    rgb = _rgb(fill)
-    if rgb is None:
-        return "#fff", "#010101"
-    brightness = (rgb[0] * 299 + rgb[1] * 587 + rgb[2] * 114) / 255000
-    if math.isnan(brightness):
-        return "#333", "#ccc"
-    num, den = brightness.as_integer_ratio()
-    rounded = (200 * num + den) // (2 * den) / 100  # toFixed(2): exact, halves up
-    return ("#fff", "#010101") if rounded <= 0.69 else ("#333", "#ccc")
+    return ("#fff", "#010101") if brightness(fill) <= 0.69 else ("#333", "#ccc")
 
 
 # --- text ---------------------------------------------------------------------------------
@@ -268,9 +281,9 @@ def text_width(text: str) -> float:
     return _measure(text, "NORMAL_11")
 
 
-def _preferred_width(text: str) -> int:
+def _preferred_width(text: str, font: str = "NORMAL_11") -> int:
     """Truncated, then bumped to odd "to increase chances of pixel grid alignment"."""
-    width = int(_measure(text, "NORMAL_11"))
+    width = int(_measure(text, font))
     return width + 1 if width % 2 == 0 else width
 
 
@@ -282,6 +295,14 @@ def _newer_capitals() -> dict[int, int]:
 def _js_upper(text: str) -> str:
     """String.prototype.toUpperCase() as node 20 does it (full mappings, e.g. ß -> SS)."""
     return text.upper().translate(_newer_capitals())
+
+
+def _js_capitalize(text: str) -> str:
+    """charAt(0).toUpperCase() + slice(1): the first UTF-16 code unit only (an astral first
+    character is half a surrogate pair there, which has no capital)."""
+    if not text or ord(text[0]) > 0xFFFF:
+        return text
+    return _js_upper(text[0]) + text[1:]
 
 
 def _js_length(text: str) -> int:
@@ -346,6 +367,12 @@ def _foreground(font_size: int, texts: str) -> str:
     return _tag("g", attrs, texts)
 
 
+def _image(x: float, badge_height: int, logo: str, width: float) -> str:
+    """The logo, vertically centred: badge-maker's <image>, 14px high."""
+    attrs: Attrs = {"x": x, "y": 0.5 * (badge_height - LOGO_HEIGHT), "width": width, "height": LOGO_HEIGHT}
+    return _tag("image", {**attrs, "href": logo})
+
+
 def _with_fill(attrs: Mapping[str, str | float], text_color: str) -> Mapping[str, str | float]:
     # The foreground group already fills with #fff, so only a dark fill is spelled out.
     return attrs if text_color == "#fff" else {**attrs, "fill": text_color}
@@ -365,23 +392,36 @@ _STOPS = {
 }
 
 
-def _classic(style: str, label: str, message: str, color: str, label_color: str | None) -> str:
-    """flat, flat-square and plastic: one geometry, 20px (plastic 18px) high, 5px padding."""
+def _classic(
+    style: str, label: str, message: str, color: str, label_color: str | None, logo: str | None, logo_width: float
+) -> str:
+    """flat, flat-square and plastic: one geometry, 20px (plastic 18px) high, 5px padding.
+
+    A logo sits 5px from the left edge; before a label it takes its width plus a 3px gap from
+    the label part, and without a label part it widens the message part instead.
+    """
     height, y_shift, shadow = {
         "flat": (20, 0, True),
         "flat-square": (20, 0, False),
         "plastic": (18, -10, True),
     }[style]
+    has_logo = bool(logo)
+    logo_width = logo_width if has_logo else 0
+    total_logo = logo_width + (3 if has_logo and label else 0)
     has_label = bool(label) or label_color is not None
-    left_color = (label_color or DEFAULT_LABEL_COLOR) if has_label else color
+    left_color = (label_color or DEFAULT_LABEL_COLOR) if has_label or has_logo else color
     label_width = _preferred_width(label) if label else 0
-    left = label_width + 10 if has_label else 0
+    left = label_width + 10 + total_logo if has_label else 0
     message_width = _preferred_width(message)
-    message_margin = left - (1 if message else 0) + (0 if has_label else 1)
-    right = message_width + 10
+    message_margin = left - (1 if message else 0)
+    if not has_label:
+        message_margin = message_margin + total_logo + 5 if has_logo else message_margin + 1
+    right: float = message_width + 10
+    if has_logo and not has_label:
+        right += total_logo + (4 if message else 0)
     width = left + right
 
-    def text(margin: int, content: str, fill: str, text_width: int) -> str:
+    def text(margin: float, content: str, fill: str, text_width: int) -> str:
         if not content:
             return ""
         text_color, shadow_color = _text_colors(fill)
@@ -399,8 +439,9 @@ def _classic(style: str, label: str, message: str, color: str, label_color: str 
 
     rects = _tag("rect", {"width": left, "height": height, "fill": left_color})
     rects += _tag("rect", {"x": left, "width": right, "height": height, "fill": color})
-    texts = text(1, label, left_color, label_width) + text(message_margin, message, color, message_width)
-    foreground = _foreground(110, texts)
+    texts = text(total_logo + 1, label, left_color, label_width) + text(message_margin, message, color, message_width)
+    image = _image(5, height, logo, logo_width) if logo else ""
+    foreground = _foreground(110, image + texts)
     if style == "flat-square":
         body = _tag("g", {"shape-rendering": "crispEdges"}, rects) + foreground
     else:
@@ -417,14 +458,30 @@ def _classic(style: str, label: str, message: str, color: str, label_color: str 
     return _document(width, height, accessible, body)
 
 
-def _for_the_badge(label: str, message: str, color: str, label_color: str | None) -> str:
-    """28px high, upper case, 10px Verdana (bold message), 1.25px letter spacing per code unit."""
+def _for_the_badge(
+    label: str, message: str, color: str, label_color: str | None, logo: str | None, logo_width: float
+) -> str:
+    """28px high, upper case, 10px Verdana (bold message), 1.25px letter spacing per code unit.
+
+    A logo sits 9px from the left edge, 6px before the first text; it gets a label part of its
+    own when there is a label or a label color, and otherwise widens the message part.
+    """
     label, message = _js_upper(label), _js_upper(message)
     label_width = int(_measure(label, "NORMAL_10")) + 1.25 * _js_length(label) if label else 0
     message_width = int(_measure(message, "BOLD_10")) + 1.25 * _js_length(message) if message else 0
-    left = 12 + label_width + 12 if label else 0
-    message_x = left + 12
-    right = 24 + message_width
+    has_label = bool(label)
+    needs_label_part = has_label or (bool(logo) and label_color is not None)
+    gutter = 6 - 9 if not label and not message else 6
+    label_x = 9 + logo_width + gutter if logo else 12
+    if needs_label_part:
+        left = label_x + label_width + 12 if has_label else 2 * 9 + logo_width
+        message_x = left + 12
+        right = 24 + message_width
+    elif logo:
+        left, message_x = 0, 12 + logo_width + gutter
+        right = 24 + logo_width + gutter + message_width
+    else:
+        left, message_x, right = 0, 12, 24 + message_width
     left_color = label_color or DEFAULT_LABEL_COLOR
 
     def text(min_x: float, content: str, fill: str, width: float, bold: bool) -> str:
@@ -434,17 +491,70 @@ def _for_the_badge(label: str, message: str, color: str, label_color: str | None
             attrs["font-weight"] = "bold"
         return _tag("text", _with_fill(attrs, _text_colors(fill)[0]), _esc(content))
 
-    if label:
+    if needs_label_part:
         rects = _tag("rect", {"width": left, "height": 28, "fill": left_color})
         rects += _tag("rect", {"x": left, "width": right, "height": 28, "fill": color})
-        texts = text(12, label, left_color, label_width, False)
     else:
         rects = _tag("rect", {"width": right, "height": 28, "fill": color})
-        texts = ""
+    texts = _image(9, 28, logo, logo_width) if logo else ""
+    if has_label:
+        texts += text(label_x, label, left_color, label_width, False)
     texts += text(message_x, message, color, message_width, True)
     body = _tag("g", {"shape-rendering": "crispEdges"}, rects) + _foreground(100, texts)
     accessible = f"{label}: {message}" if label else message
     return _document(left + right, 28, accessible, body)
+
+
+_SOCIAL_STYLE = "a:hover #llink{fill:url(#b);stroke:#ccc}a:hover #rlink{fill:#4183c4}"
+_SOCIAL_GRADIENTS = (
+    '<linearGradient id="a" x2="0" y2="100%"><stop offset="0" stop-color="#fcfcfc" stop-opacity="0"/>'
+    '<stop offset="1" stop-opacity=".1"/></linearGradient>'
+    '<linearGradient id="b" x2="0" y2="100%"><stop offset="0" stop-color="#ccc" stop-opacity=".1"/>'
+    '<stop offset="1" stop-opacity=".1"/></linearGradient>'
+)
+
+
+def _social(label: str, message: str, logo: str | None, logo_width: float) -> str:
+    """GitHub-button look: a light label button (capitalised, bold 11px Helvetica) and, when
+    there is a message, a speech bubble 6px to its right. Colors play no part."""
+    label = _js_capitalize(label)
+    logo_width = logo_width if logo else 0
+    total_logo = logo_width + (3 if logo and label else 0)
+    label_text = _preferred_width(label, "HELVETICA_BOLD_11")  # 1 even for no label, like badge-maker
+    message_text = _preferred_width(message, "HELVETICA_BOLD_11")
+    label_rect = label_text + total_logo + 2 * 5
+    message_rect = message_text + 2 * 4
+    button: Attrs = {"x": ".5", "y": ".5", "width": label_rect, "height": 19, "rx": 2}
+    background = _tag("rect", {"stroke": "none", "fill": "#fcfcfc", **button})
+    if message:
+        main_x, notch_x = label_rect + 6 + 0.5, label_rect + 6
+        background += _tag("rect", {"x": main_x, "y": ".5", "width": message_rect, "height": 19, "rx": 2, "fill": "#fafafa"})
+        background += _tag("rect", {"x": notch_x, "y": 7.5, "width": ".5", "height": 5, "stroke": "#fafafa"})
+        background += _tag("path", {"d": f"M{_js_num(main_x)} 6.5 l-3 3v1 l3 3", "fill": "#fafafa"})
+
+    def text(x: float, content: str, width: int, front: Attrs) -> str:
+        body = _esc(content)
+        shadow: Attrs = {"aria-hidden": "true", "x": x, "y": 150, "fill": "#fff", "transform": "scale(.1)"}
+        return _tag("text", {**shadow, "textLength": width}, body) + _tag(
+            "text", {**front, "x": x, "y": 140, "transform": "scale(.1)", "textLength": width}, body
+        )
+
+    texts = _tag("rect", {"id": "llink", "stroke": "#d5d5d5", "fill": "url(#a)", **button})
+    texts += text(10 * (total_logo + label_text / 2 + 5), label, 10 * label_text, {})
+    if message:
+        texts += text(10 * (label_rect + 6 + message_rect / 2), message, 10 * message_text, {"id": "rlink"})
+    foreground: Attrs = {"aria-hidden": "true", "fill": "#333", "text-anchor": "middle"}
+    foreground |= {"font-family": SOCIAL_FONT_FAMILY, "text-rendering": "geometricPrecision", "font-weight": 700}
+    foreground |= {"font-size": "110px", "line-height": "14px"}
+    body = (
+        _tag("style", {}, _esc(_SOCIAL_STYLE))
+        + _SOCIAL_GRADIENTS
+        + _tag("g", {"stroke": "#d5d5d5"}, background)
+        + (_image(5, 20, logo, logo_width) if logo else "")
+        + _tag("g", foreground, texts)
+    )
+    accessible = f"{label}: {message}" if label else message
+    return _document(label_rect + 1 + (6 + message_rect if message else 0), 20, accessible, body)
 
 
 def render(
@@ -454,20 +564,31 @@ def render(
     *,
     style: str = "flat",
     label_color: str | None = None,
+    logo: str | None = None,
+    logo_width: float = DEFAULT_LOGO_WIDTH,
 ) -> str:
     """The badge as an SVG document; unknown colors fall back to badge-maker's defaults.
 
-    Raises ValueError for a style outside STYLES (callers choose their own fallback).
+    `logo` is an image URI (normally a `data:` URI, see `logos.logo_data_uri`) drawn 14px high
+    and `logo_width` wide, placed as badge-maker places it; None or "" draws no logo. The social
+    style ignores both colors, as badge-maker does.
+
+    Raises ValueError for a style outside STYLES (callers choose their own fallback) and for a
+    logo width that is not a positive finite number.
     """
     if style not in STYLES:
         raise ValueError(f"unknown badge style {style!r}")
+    if not (isinstance(logo_width, (int, float)) and math.isfinite(logo_width) and logo_width > 0):
+        raise ValueError(f"logo width must be a positive number, not {logo_width!r}")
     label = (label or "").strip(_JS_SPACE)
     message = message.strip(_JS_SPACE)
+    if style == "social":
+        return _social(label, message, logo, logo_width)
     fill = normalize_color(color) or DEFAULT_COLOR
     left_fill = normalize_color(label_color)
     if style == "for-the-badge":
-        return _for_the_badge(label, message, fill, left_fill)
-    return _classic(style, label, message, fill, left_fill)
+        return _for_the_badge(label, message, fill, left_fill, logo, logo_width)
+    return _classic(style, label, message, fill, left_fill, logo, logo_width)
 
 
 def escape_text(text: str) -> str:

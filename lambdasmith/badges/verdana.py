@@ -1,7 +1,8 @@
 """Verdana advance widths, as badge-maker measures badge text (via anafanafo): the decoder.
 
-The numbers are font metrics (facts) generated into `verdana_widths.py` by `tools/gen_widths.py`;
-this module is the only code that reads them. They stay encoded strings so importing costs only
+The numbers are font metrics (facts) generated into `verdana_widths.py` (and, for the social
+style's bold 11px Helvetica, `helvetica_widths.py`, imported only when first needed) by
+`tools/gen_widths.py`; this module is the only code that reads them. They stay encoded strings so importing costs only
 loading those constants; `latin1()` decodes a font's first 256 code points and `table()` the
 whole font, each on first use (most badges never need more than Latin-1).
 
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
 
 __all__ = ["FONTS", "Table", "decode", "latin1", "table"]
 
-# The tables badge-maker 6 uses, by their constant name in verdana_widths.
-FONTS = ("NORMAL_11", "NORMAL_10", "BOLD_10")
+# The tables badge-maker 6 uses, by their constant name in verdana_widths (the last one: in
+# helvetica_widths).
+FONTS = ("NORMAL_11", "NORMAL_10", "BOLD_10", "HELVETICA_BOLD_11")
 
 Table = tuple[list[int], list[int], list[float]]
 
@@ -54,6 +56,11 @@ def decode(data: str) -> Iterator[tuple[int, int, float]]:
 def _data(name: str) -> str:
     if name not in FONTS:
         raise KeyError(name)
+    if name == "HELVETICA_BOLD_11":
+        from lambdasmith.badges import helvetica_widths  # only social badges pay for loading it
+
+        social: str = helvetica_widths.HELVETICA_BOLD_11
+        return social
     data: str = getattr(verdana_widths, name)
     return data
 

@@ -10,6 +10,7 @@ import ast
 import functools
 import importlib.util
 import json
+import math
 import os
 import random
 import re
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdasmith.badges import svg, verdana, verdana_widths
+from lambdasmith.badges import helvetica_widths, logos, svg, verdana, verdana_widths
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / ".cache" / "node" / "node_modules"
@@ -68,7 +69,7 @@ TEXTS = [
 ]
 # Markup XML forbids: badge-maker emits it raw (a broken document); we leave it out.
 UNSAFE_TEXTS = [("a\x01b", "\x00nul\x1f"), ("\ud800lone", "x\udfff"), ("ctl\x7f", "\x0b\x0c")]
-STYLES = ["flat", "flat-square", "plastic", "for-the-badge"]
+STYLES = ["flat", "flat-square", "plastic", "for-the-badge", "social"]
 COLORS = [
     "brightgreen", "green", "yellowgreen", "yellow", "orange", "red", "blue", "lightgrey",
     "lightgray", "grey", "gray", "success", "important", "critical", "informational", "inactive",
@@ -82,10 +83,31 @@ COLORS = [
 ]  # fmt: skip
 
 
-def _spec(label: str, message: str, style: str = "flat", color: str = "", label_color: str | None = None) -> dict:
+# Logos as makeBadge takes them (logoBase64): a built-in one as shields.io colours it, a PNG, and
+# a URI with markup to escape.
+LOGOS = [
+    logos.logo_data_uri("nuget", None),
+    logos.logo_data_uri("docker", "red", style="social"),
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+    "data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg'>&amp;\"</svg>",
+]
+# (label, message) pairs drawn with each logo in every style, label color or not.
+LOGO_TEXTS = [("build", "passing"), ("", "passing"), ("label", ""), ("", ""), ("ß", "日本語"), ("W" * 30, "i")]
+
+
+def _spec(
+    label: str,
+    message: str,
+    style: str = "flat",
+    color: str = "",
+    label_color: str | None = None,
+    logo: str | None = None,
+) -> dict:
     spec = {"label": label, "message": message, "style": style, "color": color}
     if label_color is not None:
         spec["labelColor"] = label_color
+    if logo is not None:
+        spec["logoBase64"] = logo
     return spec
 
 
@@ -93,6 +115,25 @@ BADGE_CASES = [_spec(label, message, style) for style in STYLES for label, messa
 BADGE_CASES += [_spec("label", "message", "flat", c, c) for c in COLORS]
 BADGE_CASES += [_spec("", "x", style, "blue", "red") for style in STYLES]  # label color, no label
 BADGE_CASES += [_spec("label", "x", "for-the-badge", "white", "yellow")]
+BADGE_CASES += [
+    _spec(label, message, style, "orange", label_color, logo)
+    for style in STYLES
+    for label, message in LOGO_TEXTS
+    for label_color in (None, "red", "nonsense", "white")
+    for logo in LOGOS
+]
+BADGE_CASES += [_spec("label", "message", style, "blue", None, "") for style in STYLES]  # "" is no logo
+BADGE_CASES += [_spec(t, "x", "social") for t in ("\U00010428abc", "ǆemo", "ŉ", "ﬁle", "1st", "éé", "\ud800x")]
+
+# For badge-maker's internal makeBadge, as shields.io's server calls it: logo widths other than 14.
+INTERNAL_CASES = [
+    {"label": label, "message": message, "style": style, "color": "blue", "logo": LOGOS[0], "logoWidth": width}
+    | ({"labelColor": "#333"} if colored else {})
+    for style in STYLES
+    for label, message in (("build", "passing"), ("", "passing"), ("x", ""), ("", ""))
+    for width in (1, 7, 20, 23.5, 40, 0.1)
+    for colored in (False, True)
+]
 
 
 def _random_cases(count: int, seed: int = 2024) -> list[dict]:
@@ -120,7 +161,12 @@ def _random_cases(count: int, seed: int = 2024) -> list[dict]:
         ])()
 
     styles = sorted(STYLES)
-    return [_spec(text(), text(), rnd.choice(styles), color(), rnd.choice([None, color()])) for _ in range(count)]
+    cases = [_spec(text(), text(), rnd.choice(styles), color(), rnd.choice([None, color()])) for _ in range(count)]
+    for spec in cases:
+        logo = rnd.choice([None, None, *LOGOS])
+        if logo is not None:
+            spec["logoBase64"] = logo
+    return cases
 
 
 RANDOM_CASES = _random_cases(400)
@@ -128,7 +174,13 @@ RANDOM_CASES = _random_cases(400)
 
 def _ours(spec: dict) -> str:
     return svg.render(
-        spec["label"], spec["message"], spec["color"], style=spec["style"], label_color=spec.get("labelColor")
+        spec["label"],
+        spec["message"],
+        spec["color"],
+        style=spec["style"],
+        label_color=spec.get("labelColor"),
+        logo=spec.get("logoBase64", spec.get("logo")),
+        logo_width=spec.get("logoWidth", svg.DEFAULT_LOGO_WIDTH),
     )
 
 
@@ -147,8 +199,10 @@ def _require_node() -> str:
 
 @functools.cache
 def _run_oracle(node: str) -> dict:
-    widths = [[text, font] for pair in TEXTS for text in pair for font in ("11px Verdana", "10px Verdana")]
-    request = json.dumps({"badges": BADGE_CASES + RANDOM_CASES, "widths": widths})
+    fonts = ("11px Verdana", "10px Verdana", "bold 11px Helvetica")
+    widths = [[text, font] for pair in TEXTS for text in pair for font in fonts]
+    request = {"badges": BADGE_CASES + RANDOM_CASES, "internal": INTERNAL_CASES, "widths": widths}
+    request = json.dumps(request | {"icons": sorted(logos.NAMES)})
     done = subprocess.run(
         [node, str(ORACLE), str(NODE_MODULES)], input=request.encode(), capture_output=True, timeout=60
     )
@@ -173,7 +227,9 @@ def geometry(document: str) -> dict:
     parts = [r for r in root.iter(f"{SVG_NS}rect") if not r.get("fill", "").startswith("url(")]
     parts = [r for r in parts if r not in root.findall(f".//{SVG_NS}clipPath/{SVG_NS}rect")]
     texts = [t for t in g[-1].iter(f"{SVG_NS}text")] if g else []
+    images = [(float(i.get("x")), float(i.get("y")), float(i.get("width"))) for i in root.iter(f"{SVG_NS}image")]
     return {
+        "images": images,
         "width": float(root.get("width")),
         "height": float(root.get("height")),
         "parts": [(float(r.get("x", 0)), float(r.get("width")), r.get("fill")) for r in parts],
@@ -182,7 +238,8 @@ def geometry(document: str) -> dict:
 
 
 def _case_id(spec: dict) -> str:
-    return f"{spec['style']}-{spec['label']!r}-{spec['message']!r}-{spec['color']!r}"[:60]
+    logo = "-logo" if spec.get("logoBase64") or spec.get("logo") else ""
+    return f"{spec['style']}{logo}-{spec['label']!r}-{spec['message']!r}-{spec['color']!r}"[:60]
 
 
 # --- unit behaviour -----------------------------------------------------------------------
@@ -224,12 +281,13 @@ def test_every_style_renders_well_formed_accessible_svg(style):
     document = svg.render("build", "passing", "brightgreen", style=style)
     root = parse(document)
     assert root.tag == f"{SVG_NS}svg"
-    label = "BUILD: PASSING" if style == "for-the-badge" else "build: passing"
-    assert root.get("role") == "img" and root.get("aria-label") == label
-    assert root.find(f"{SVG_NS}title").text == label
+    label, message = {"for-the-badge": ("BUILD", "PASSING"), "social": ("Build", "passing")}.get(style, ("build", "passing"))
+    assert root.get("role") == "img" and root.get("aria-label") == f"{label}: {message}"
+    assert root.find(f"{SVG_NS}title").text == f"{label}: {message}"
     shown = {t.text for t in root.iter(f"{SVG_NS}text")}
-    assert shown == ({"BUILD", "PASSING"} if style == "for-the-badge" else {"build", "passing"})
-    assert "#4b0" in {r.get("fill") for r in root.iter(f"{SVG_NS}rect")}
+    assert shown == {label, message}
+    fills = {r.get("fill") for r in root.iter(f"{SVG_NS}rect")}
+    assert ("#4b0" not in fills) if style == "social" else ("#4b0" in fills)  # social has no colors
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -320,8 +378,8 @@ def test_upper_case_follows_node_unicode_data():
 
 def test_unknown_style_is_refused():
     with pytest.raises(ValueError):
-        svg.render("a", "b", "red", style="social")
-    assert svg.STYLES == {"flat", "flat-square", "plastic", "for-the-badge"}
+        svg.render("a", "b", "red", style="neon")
+    assert svg.STYLES == {"flat", "flat-square", "plastic", "for-the-badge", "social"}
 
 
 # --- parity with badge-maker --------------------------------------------------------------
@@ -346,6 +404,11 @@ def test_svg_is_byte_identical_to_badge_maker(index):
     assert _ours(spec) == ILLEGAL_XML.sub("", oracle()["badges"][index])
 
 
+@pytest.mark.parametrize("index", range(len(INTERNAL_CASES)), ids=[_case_id(s) for s in INTERNAL_CASES])
+def test_logo_widths_are_laid_out_as_badge_makers_own_renderer_does(index):
+    assert _ours(INTERNAL_CASES[index]) == oracle()["internal"][index]
+
+
 def test_a_random_sample_is_byte_identical_to_badge_maker():
     theirs = oracle()["badges"][len(BADGE_CASES) :]
     assert len(theirs) == len(RANDOM_CASES) == 400
@@ -353,10 +416,10 @@ def test_a_random_sample_is_byte_identical_to_badge_maker():
     assert differing == []
 
 
-@pytest.mark.parametrize("font", ["11px Verdana", "10px Verdana"])
+@pytest.mark.parametrize("font", ["11px Verdana", "10px Verdana", "bold 11px Helvetica"])
 def test_text_width_matches_anafanafo(font):
     widths = oracle()["widths"]
-    table = "NORMAL_11" if font == "11px Verdana" else "NORMAL_10"
+    table = {"11px Verdana": "NORMAL_11", "10px Verdana": "NORMAL_10", "bold 11px Helvetica": "HELVETICA_BOLD_11"}[font]
     for label, message in TEXTS:
         for text in (label, message):
             assert svg._measure(text, table) == widths[(text, font)], text
@@ -397,7 +460,68 @@ def test_width_data_module_holds_only_generated_constants():
     assert source.startswith("# Verdana advance widths") and "Generated by `python tools/gen_widths.py`" in source
     tree = ast.parse(source)
     assert all(isinstance(node, ast.Assign) for node in tree.body)  # no imports, no code
-    assert {n for n in vars(verdana_widths) if not n.startswith("__")} == {"ALPHABET", *verdana.FONTS}
+    assert {n for n in vars(verdana_widths) if not n.startswith("__")} == {"ALPHABET", *verdana.FONTS[:3]}
+    social = (ROOT / "lambdasmith" / "badges" / "helvetica_widths.py").read_text()
+    assert social.startswith("# Helvetica (bold, style=social) advance widths")
+    assert all(isinstance(node, ast.Assign) for node in ast.parse(social).body)
+    assert {n for n in vars(helvetica_widths) if not n.startswith("__")} == {"HELVETICA_BOLD_11"}
+    assert verdana.latin1("HELVETICA_BOLD_11")[ord("m")] == 9.97
     assert verdana.latin1("NORMAL_11")[ord("m")] == 10.7
     with pytest.raises(KeyError):
         verdana.table("ALPHABET")
+
+
+# --- social style and logos ---------------------------------------------------------------
+
+
+def test_social_is_a_capitalised_button_and_bubble_without_colors():
+    document = svg.render("build", "passing", "red", style="social", label_color="blue")
+    assert document == svg.render("build", "passing", "green", style="social")  # colors play no part
+    g = geometry(document)
+    assert g["width"] == 93 and g["height"] == 20  # button 37 + 1, gutter 6, bubble 41 + 8
+    assert g["texts"] == [
+        (185, 150, 270, "Build"), (185, 140, 270, "Build"), (675, 150, 410, "passing"), (675, 140, 410, "passing"),
+    ]  # fmt: skip
+    assert 'font-family="Helvetica Neue,Helvetica,Arial,sans-serif"' in document
+    no_message = geometry(svg.render("stars", "", "red", style="social"))
+    assert no_message["width"] == geometry(svg.render("stars", "x", "red", style="social"))["parts"][0][1] + 1
+
+
+def test_social_capitalises_the_first_utf16_unit_only():
+    assert svg._js_capitalize("ßx") == "SSx" and svg._js_capitalize("ǆx") == "Ǆx"
+    assert svg._js_capitalize("\U00010428x") == "\U00010428x"  # half a surrogate pair has no capital
+    assert svg._js_capitalize("") == ""
+
+
+@pytest.mark.parametrize(("style", "x", "y"), [("flat", 5, 3), ("flat-square", 5, 3), ("plastic", 5, 2),
+                                               ("for-the-badge", 9, 7), ("social", 5, 3)])  # fmt: skip
+def test_logo_is_placed_as_badge_maker_places_it(style, x, y):
+    plain = svg.render("build", "passing", "blue", style=style)
+    with_logo = svg.render("build", "passing", "blue", style=style, logo="data:image/png;base64,AAAA")
+    assert geometry(with_logo)["images"] == [(x, y, 14)]
+    assert '<image x="%s" y="%s" width="14" height="14" href="data:image/png;base64,AAAA"/>' % (x, y) in with_logo
+    widened = geometry(with_logo)["width"] - geometry(plain)["width"]
+    assert widened == 14 + 3  # the logo and its gap to the label (for-the-badge: 9 + 14 + 6 - 12)
+    wide = svg.render("build", "passing", "blue", style=style, logo="data:x", logo_width=30)
+    assert geometry(wide)["width"] == geometry(with_logo)["width"] + 16
+    assert svg.render("build", "passing", "blue", style=style, logo="") == plain
+
+
+def test_logo_uri_is_escaped_and_bad_logo_widths_are_refused():
+    root = parse(svg.render("a", "b", "red", logo='data:x,"<&>'))
+    assert root.find(f".//{SVG_NS}image").get("href") == 'data:x,"<&>'
+    for width in (0, -1, math.inf, math.nan):
+        with pytest.raises(ValueError):
+            svg.render("a", "b", "red", logo="data:x", logo_width=width)
+
+
+def test_helvetica_widths_load_only_for_a_social_badge():
+    probe = (
+        "import sys, lambdasmith.badges.svg as s\n"
+        "s.render('a', 'b', 'red', style='for-the-badge', logo='data:x')\n"
+        "print('lambdasmith.badges.helvetica_widths' in sys.modules, end=' ')\n"
+        "s.render('a', 'b', 'red', style='social')\n"
+        "print('lambdasmith.badges.helvetica_widths' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False True"

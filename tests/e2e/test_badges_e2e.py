@@ -501,11 +501,14 @@ def test_svg_overrides_and_escaping(base):
 
 
 @pytest.mark.parametrize("label", ["tests", "build status", "WWW iii", "café ünïcode", "测试", "a&b<c>"])
-@pytest.mark.parametrize("style", ["flat", "flat-square", "plastic", "for-the-badge"])
+@pytest.mark.parametrize("style", ["flat", "flat-square", "plastic", "for-the-badge", "social"])
 def test_served_svg_equals_badge_makers(base, label, style):
-    """The image the server sends is the one shields.io's badge-maker draws for the same badge."""
+    """The image the server sends is the one shields.io's badge-maker draws for the same badge
+    (with the NuGet logo a NuGet badge carries, as shields.io would draw it)."""
     import shutil
     from urllib.parse import quote
+
+    from lambdasmith.badges import logos
 
     node_modules = Path(__file__).resolve().parents[2] / ".cache" / "node" / "node_modules"
     if os.environ.get("LAMBDASMITH_SKIP_NODE") == "1":
@@ -514,6 +517,7 @@ def test_served_svg_equals_badge_makers(base, label, style):
     served = http("GET", base + f"/badges/packages/nuget/Newtonsoft.Json.svg?style={style}&label={quote(label)}")
     assert served.status == 200
     spec = {"label": label, "message": "13.0.3", "color": "blue", "style": style}
+    spec["logoBase64"] = logos.logo_data_uri("nuget", None, style=style)
     oracle = subprocess.run(["node", str(HERE.parent / "node" / "badge_oracle.mjs"), str(node_modules)],
                             input=json.dumps({"badges": [spec]}), capture_output=True, text=True, timeout=60)
     assert oracle.returncode == 0, oracle.stderr
