@@ -39,6 +39,11 @@ if TYPE_CHECKING:
     from typing import Any, Callable
 
 BADGE_CACHE = "public, s-maxage=600, max-age=300, stale-while-revalidate=1200, stale-if-error=3600"
+# Test results change with every push: a badge (at the edge too: s-maxage) is at most 30 s old, or
+# 60 s while a cache revalidates, so a push shows within a minute.
+TEST_CACHE = "public, s-maxage=30, max-age=30, stale-while-revalidate=30, stale-if-error=3600"
+ERROR_BADGE_CACHE = "public, max-age=60"  # ?shields=1 errors: shields.io may keep them, briefly
+CACHE_SECONDS = (30, 86400)  # the bounds of ?cacheSeconds=
 STALE_CACHE = "public, max-age=60, stale-if-error=3600"  # upstream is failing: look again soon
 USER_AGENT = "lambdasmith-badges/0.1"
 CORS_HEADERS = ("content-type", "x-signature", "x-timestamp", "x-nonce", "x-signature-version")
@@ -164,8 +169,10 @@ class BadgesService:
     def test_badge(self, request: Request) -> Response:
         where, as_svg = self._repo(request, strip_svg=True)
         latest = self._latest_or_404(where)
-        badge = shields.test_badge(latest["passed"], latest["failed"])
-        return self._badge(request, badge, as_svg, BADGE_CACHE, latest.get("ReceivedAt"))
+        fmt = request.query.get("format", "").lower()
+        fmt = fmt if fmt in shields.TEST_FORMATS else ""  # an unknown format draws the default, not an error
+        badge = shields.test_badge(latest["passed"], latest["failed"], latest.get("skipped", 0), fmt)
+        return self._badge(request, badge, as_svg, TEST_CACHE, latest.get("ReceivedAt"))
 
     def trend_badge(self, request: Request) -> Response:
         from lambdasmith.badges import trend
@@ -175,7 +182,7 @@ class BadgesService:
         runs = self.store.history(where, trend.runs_wanted(request.query)).items
         svg = trend.render(list(reversed(runs)), request.query)
         response = svg_response(svg)
-        return cacheable(response, request.headers, BADGE_CACHE, latest.get("ReceivedAt"))
+        return cacheable(response, request.headers, _cache_policy(request, TEST_CACHE)[0], latest.get("ReceivedAt"))
 
     # ------------------------------------------------------------------ pages
 
@@ -202,12 +209,12 @@ class BadgesService:
         where, _ = self._repo(request)
         latest = self._latest_or_404(where)
         url = latest["url_html"]
-        return cacheable(redirect(url), request.headers, BADGE_CACHE, latest.get("ReceivedAt"), url.encode("utf-8"))
+        return cacheable(redirect(url), request.headers, TEST_CACHE, latest.get("ReceivedAt"), url.encode("utf-8"))
 
     def latest_result(self, request: Request) -> Response:
         where, _ = self._repo(request)
         latest = self._latest_or_404(where)
-        return cacheable(json_response(_public(where, latest)), request.headers, BADGE_CACHE, latest.get("ReceivedAt"))
+        return cacheable(json_response(_public(where, latest)), request.headers, TEST_CACHE, latest.get("ReceivedAt"))
 
     def history(self, request: Request) -> Response:
         where, _ = self._repo(request)
@@ -260,12 +267,23 @@ class BadgesService:
     # ------------------------------------------------------------------ rendering
 
     def _badge(self, request: Request, badge: "shields.Badge", as_svg: bool, cache: str, modified: float | None) -> Response:
+        cache, seconds = _cache_policy(request, cache)
         if as_svg:
             response = svg_response(shields.render_svg(badge, request.query))
         else:
-            response = json_response(badge.endpoint())
+            response = json_response(badge.endpoint(seconds))
         response.headers["Vary"] = "Accept"
         return cacheable(response, request.headers, cache, modified)
+
+
+def _cache_policy(request: Request, default: str) -> tuple[str, int | None]:
+    """`?cacheSeconds=N` (shields.io's endpoint field; bounded to CACHE_SECONDS) replaces the
+    route's cache lifetime; anything unreadable keeps the default."""
+    n = whole_number(request.query.get("cacheSeconds", ""))
+    if n is None:
+        return default, None
+    n = min(max(n, CACHE_SECONDS[0]), CACHE_SECONDS[1])
+    return f"public, s-maxage={n}, max-age={n}, stale-while-revalidate={n}, stale-if-error=3600", n
 
 
 def _invalid_provider(provider: str) -> HTTPError:
@@ -288,31 +306,46 @@ def _public(where: Repo, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _svg_errors(fn: Callable[[Request], Response]) -> Callable[[Request], Response]:
-    """Errors of a badge requested as an image come back as an image, so a README shows why."""
+def _badge_errors(fn: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    """Errors of a badge requested as an image come back as an image with the badge's own label
+    (`nuget | not found`), so a README shows why. With `?shields=1` (NEW) an error is a 200
+    endpoint badge with `isError: true`, so img.shields.io draws our message, not its "invalid"."""
 
     def wrapped(request: Request) -> Response:
         try:
             return fn(request)
         except HTTPError as e:
             last = request.path.rstrip("/").rsplit("/", 1)[-1]
-            if not (last.lower().endswith(".svg") or "image/svg+xml" in (request.header("accept") or "")):
+            as_svg = last.lower().endswith(".svg") or "image/svg+xml" in (request.header("accept") or "")
+            for_shields = request.query.get("shields", "").lower() in ("1", "true")
+            if not (as_svg or for_shields):
                 raise
-            response = svg_response(shields.render_svg(shields.error_badge(e.status, e.message), request.query))
-            response.status = e.status
-            response.headers.update(NO_STORE)
+            badge = shields.error_badge(_error_label(request), e.status, e.code)
+            if as_svg:
+                response = svg_response(shields.render_svg(badge, request.query))
+                response.status = e.status
+                response.headers.update(NO_STORE)
+                return response
+            response = json_response(badge.endpoint(), headers={"Cache-Control": ERROR_BADGE_CACHE, "Vary": "Accept"})
             return response
 
     return wrapped
 
 
+def _error_label(request: Request) -> str:
+    provider = request.path_params.get("provider", "").lower()
+    if provider in ("nuget", "github"):
+        return provider
+    return "tests" if "platform" in request.path_params else "badge"
+
+
 def build_router(svc: BadgesService) -> Router:
     r = Router()
     r.get("/health")(svc.health)
-    r.get("/badges/packages/{provider}/{package}")(_svg_errors(svc.package_nuget_or_error))
-    r.get("/badges/packages/{provider}/{org}/{package}")(_svg_errors(svc.package_github_or_error))
-    r.get("/badges/tests/{platform}/{owner}/{repo}/{branch}")(_svg_errors(svc.test_badge))
-    r.get("/badges/tests/{platform}/{owner}/{repo}/{branch}/trend.svg")(_svg_errors(svc.trend_badge))
+    r.get("/badges/packages/{provider}/{package}")(_badge_errors(svc.package_nuget_or_error))
+    r.get("/badges/packages/{provider}/{org}/{package}")(_badge_errors(svc.package_github_or_error))
+    r.get("/badges/tests/{platform}/{owner}/{repo}/{branch}")(_badge_errors(svc.test_badge))
+    r.get("/badges/tests/{platform}/{owner}/{repo}/{branch}/trend.svg")(_badge_errors(svc.trend_badge))
     r.post("/tests/results/{platform}/{owner}/{repo}/{branch}")(svc.ingest)
     r.get("/tests/results/{platform}/{owner}/{repo}/{branch}")(svc.latest_result)
     r.get("/tests/results/{platform}/{owner}/{repo}/{branch}/history")(svc.history)

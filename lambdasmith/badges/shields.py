@@ -10,33 +10,69 @@ if TYPE_CHECKING:
 
 
 class Badge(Record):
-    __slots__ = ("label", "message", "color", "named_logo")
-    _defaults = {"named_logo": None}
+    __slots__ = ("label", "message", "color", "named_logo", "is_error")
+    _defaults = {"named_logo": None, "is_error": False}
 
     label: str
     message: str
     color: str
     named_logo: str | None
+    is_error: bool
 
-    def endpoint(self) -> dict[str, Any]:
+    def endpoint(self, cache_seconds: int | None = None) -> dict[str, Any]:
         """shields.io endpoint schema, null fields omitted."""
         body: dict[str, Any] = {"schemaVersion": 1, "label": self.label, "message": self.message, "color": self.color}
         if self.named_logo:
             body["namedLogo"] = self.named_logo
+        if self.is_error:
+            body["isError"] = True
+        if cache_seconds is not None:
+            body["cacheSeconds"] = cache_seconds
         return body
 
 
-def test_badge(passed: int, failed: int) -> Badge:
+TEST_FORMATS = ("", "percent", "full")
+
+
+def test_badge(passed: int, failed: int, skipped: int = 0, fmt: str = "") -> Badge:
+    """The test badge: BadgeSmith's messages by default; `percent` and `full` on request (NEW).
+
+    A run that executed nothing reads `no tests` in grey (BadgeSmith: `0 passed`, green).
+    """
+    if passed + failed == 0:
+        return Badge("tests", "no tests" + (f", {skipped} skipped" if skipped else ""), "lightgrey")
+    if fmt == "percent":
+        from lambdasmith.badges.trend import pass_rate, percent, rate_color
+
+        rate = pass_rate({"passed": passed, "failed": failed})
+        return Badge("tests", percent(rate) + (f", {skipped} skipped" if skipped else ""), rate_color(rate))
+    color = "brightgreen" if failed == 0 else "red" if failed > passed else "yellow"
+    if fmt == "full":
+        return Badge("tests", f"{passed} passed, {failed} failed, {skipped} skipped", color)
     if failed == 0:
-        return Badge("tests", f"{passed} passed", "brightgreen")
+        return Badge("tests", f"{passed} passed", color)
     if failed > passed:
-        return Badge("tests", f"{failed} failed", "red")
-    return Badge("tests", f"{passed} passed, {failed} failed", "yellow")
+        return Badge("tests", f"{failed} failed", color)
+    return Badge("tests", f"{passed} passed, {failed} failed", color)
 
 
-def error_badge(status: int, message: str) -> Badge:
-    short = {404: "not found", 401: "unauthorized", 502: "upstream unavailable"}.get(status, "invalid")
-    return Badge("badge", short, "lightgrey" if status == 404 else "red")
+# What an error badge says, by the error's code (else by its status): short, as shields words them.
+ERROR_MESSAGES = {
+    "PACKAGE_NOT_FOUND": "not found",
+    "VERSION_NOT_FOUND": "no matching version",
+    "TEST_RESULTS_NOT_FOUND": "no results",
+    "ORG_TOKEN_MISSING": "no token",
+    "UPSTREAM_AUTH": "token rejected",
+    "UPSTREAM_UNAVAILABLE": "upstream unavailable",
+    "PACKAGE_RANGE_INVALID": "invalid range",
+}
+_BY_STATUS = {404: "not found", 401: "unauthorized", 502: "upstream unavailable"}
+
+
+def error_badge(label: str, status: int, code: str | None = None) -> Badge:
+    """An error drawn with the badge's own label: `nuget | not found`, `tests | no results`."""
+    message = ERROR_MESSAGES.get(code or "") or _BY_STATUS.get(status, "invalid")
+    return Badge(label, message, "lightgrey" if status == 404 else "red", is_error=True)
 
 
 def render_svg(badge: Badge, query: Mapping[str, str]) -> str:

@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Mapping, Sequence
 
-__all__ = ["DEFAULT_RUNS", "MAX_RUNS", "pass_rate", "rate_color", "runs_wanted", "render"]
+__all__ = ["DEFAULT_RUNS", "MAX_RUNS", "pass_rate", "percent", "rate_color", "runs_wanted", "render"]
 
 DEFAULT_RUNS = 20
 MAX_RUNS = 50
@@ -37,6 +37,11 @@ def pass_rate(run: Mapping[str, Any]) -> float | None:
     passed, failed = int(run.get("passed", 0)), int(run.get("failed", 0))
     executed = passed + failed
     return None if executed == 0 else 100.0 * passed / executed
+
+
+def percent(rate: float | None) -> str:
+    """`97%`, rounded down (a run with any failure never reads 100%); `no tests` for None."""
+    return "no tests" if rate is None else f"{floor(rate)}%"
 
 
 def rate_color(rate: float | None) -> str:
@@ -74,7 +79,7 @@ def render(runs: Sequence[Mapping[str, Any]], query: Mapping[str, str], label: s
     """The badge for `runs`, oldest first (the caller's slice of the history)."""
     rates = [pass_rate(r) for r in runs]
     latest = rates[-1] if rates else None
-    figure = "no tests" if latest is None else f"{floor(latest)}%"
+    figure = percent(latest)
     label = query["label"] if "label" in query else label
     style = query.get("style", "flat").lower()
     flat = style != "flat-square"

@@ -26,6 +26,7 @@ SECRET = "test-data-secret-ü"  # non-ASCII on purpose: the key is its UTF-8 byt
 V2_SECRET = "v2-only-secret"
 TOKEN = "ghp_faketoken"
 BADGE_CACHE = "public, s-maxage=600, max-age=300, stale-while-revalidate=1200, stale-if-error=3600"
+TEST_CACHE = "public, s-maxage=30, max-age=30, stale-while-revalidate=30, stale-if-error=3600"
 
 NUGET = {
     "Newtonsoft.Json": ["12.0.3", "13.0.1", "13.0.2-beta.1", "13.0.3", "14.0.0-preview.1"],
@@ -286,11 +287,11 @@ def test_ingest_signed_like_badgesmith_then_badge_and_redirect(base, tmp_path):
     badge = http("GET", base + f"/badges/tests/linux/acme/widgets/{branch}")
     assert badge.status == 200
     assert badge.json() == {"schemaVersion": 1, "label": "tests", "message": "40 passed, 2 failed", "color": "yellow"}
-    assert badge.headers["cache-control"] == BADGE_CACHE and badge.headers["last-modified"].endswith("GMT")
+    assert badge.headers["cache-control"] == TEST_CACHE and badge.headers["last-modified"].endswith("GMT")
 
     redirect = http("GET", base + f"/redirect/test-results/linux/acme/widgets/{branch}")
     assert redirect.status == 302 and redirect.headers["location"] == "https://ci.example/run/77"
-    assert redirect.headers["cache-control"] == BADGE_CACHE and redirect.headers["etag"]
+    assert redirect.headers["cache-control"] == TEST_CACHE and redirect.headers["etag"]
 
 
 @pytest.mark.parametrize("passed,failed,message,color", [
@@ -527,7 +528,50 @@ def test_served_svg_equals_badge_makers(base, label, style):
 def test_svg_error_badge(base):
     r = http("GET", base + "/badges/tests/linux/acme/none/nothing.svg")
     assert r.status == 404 and r.headers["content-type"].startswith("image/svg+xml")
-    ET.fromstring(r.body)
+    assert ET.fromstring(r.body).get("aria-label") == "tests: no results"
+
+
+@pytest.mark.parametrize(("path", "label", "message"), [
+    ("/badges/packages/nuget/No.Such.Pkg", "nuget", "not found"),
+    ("/badges/packages/nuget/Newtonsoft.Json?version=%5B99.0%2C%5D", "nuget", "no matching version"),
+    ("/badges/packages/nuget/Newtonsoft.Json?version=%5B2.0%2C1.0%5D", "nuget", "invalid range"),
+    ("/badges/packages/github/nobody/Some.Pkg", "github", "no token"),
+    ("/badges/tests/linux/acme/none/nothing", "tests", "no results"),
+])
+def test_error_badges_say_what_failed_with_their_own_label(base, path, label, message):
+    svg_path = path.replace("?", ".svg?", 1) if "?" in path else path + ".svg"
+    image = http("GET", base + svg_path)
+    assert image.status >= 400 and ET.fromstring(image.body).get("aria-label") == f"{label}: {message}"
+    plain = http("GET", base + path)
+    assert plain.status == image.status and "error_details" in plain.json()  # BadgeSmith's error body, unchanged
+    sep = "&" if "?" in path else "?"
+    shields = http("GET", base + path + sep + "shields=1")
+    assert shields.status == 200 and shields.headers["cache-control"] == "public, max-age=60"
+    assert shields.json() == {"schemaVersion": 1, "label": label, "message": message,
+                              "color": "lightgrey" if image.status == 404 else "red", "isError": True}
+
+
+def test_test_badge_formats_and_no_tests(base):
+    branch = fresh_branch()
+    path = f"/tests/results/linux/acme/formats/{branch}"
+    assert post(base, path, payload(37, 3, 2)).status == 201
+    badge = f"/badges/tests/linux/acme/formats/{branch}"
+    assert http("GET", base + badge + "?format=percent").json()["message"] == "92%, 2 skipped"
+    assert http("GET", base + badge + "?format=full").json()["message"] == "37 passed, 3 failed, 2 skipped"
+    assert http("GET", base + badge + "?format=nonsense").json()["message"] == "37 passed, 3 failed"
+    empty = fresh_branch()
+    assert post(base, f"/tests/results/linux/acme/formats/{empty}", payload(0, 0, 4)).status == 201
+    r = http("GET", base + f"/badges/tests/linux/acme/formats/{empty}").json()
+    assert (r["message"], r["color"]) == ("no tests, 4 skipped", "lightgrey")
+
+
+@pytest.mark.parametrize(("asked", "seconds"), [("600", 600), ("5", 30), ("999999", 86400)])
+def test_cache_seconds_is_bounded_and_reaches_json_and_headers(base, asked, seconds):
+    r = http("GET", base + f"/badges/packages/nuget/Newtonsoft.Json?cacheSeconds={asked}")
+    assert r.status == 200 and r.json()["cacheSeconds"] == seconds
+    assert r.headers["cache-control"] == (f"public, s-maxage={seconds}, max-age={seconds}, "
+                                          f"stale-while-revalidate={seconds}, stale-if-error=3600")
+    assert "cacheSeconds" not in http("GET", base + "/badges/packages/nuget/Newtonsoft.Json?cacheSeconds=x").json()
 
 
 # ---------------------------------------------------------------- CI client and durability
