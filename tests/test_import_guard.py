@@ -11,7 +11,7 @@ from lambdasmith.services import python_functions
 # Every Python handler module of the service manifests (badges.app, wardrobe.api, wardrobe.worker, items.app).
 HANDLERS = sorted({fn.module for fn in python_functions().values()})
 # Kit modules no handler imports yet, held to the same rule so that any handler may.
-KIT_MODULES = ["lambdasmith.kit.aws.sigv4_verify"]
+KIT_MODULES = ["lambdasmith.kit.aws.sigv4_verify", "lambdasmith.kit.auth.rsa", "lambdasmith.kit.auth.oidc"]
 
 PROBE = r"""
 import json, sys, sysconfig

@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable
 
-__all__ = ["hmac_sha256", "json_sha256", "same_bytes", "sha256_hex"]
+__all__ = ["hmac_sha256", "json_sha256", "same_bytes", "sha256_digest", "sha256_hex"]
 
 try:
     from _sha256 import sha256  # type: ignore[import-not-found]  # CPython ≤ 3.11
@@ -29,6 +29,11 @@ _OPAD = bytes(x ^ 0x5C for x in range(256))
 
 def sha256_hex(data: bytes) -> str:
     return sha256(data).hexdigest()
+
+
+def sha256_digest(data: bytes) -> bytes:
+    """The 32-byte SHA-256 of `data` (RSA signatures sign the raw digest)."""
+    return sha256(data).digest()
 
 
 def json_sha256(value: object) -> str:

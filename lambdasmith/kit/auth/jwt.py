@@ -46,6 +46,11 @@ __all__ = [
     "encode",
     "decode",
     "user_id",
+    # shared with the RS256 verifier (kit/auth/oidc.py): one reading of a token for both algorithms
+    "read_header",
+    "decode_segment",
+    "parse_object",
+    "check_claims",
 ]
 
 ALGORITHM = "HS256"
@@ -117,31 +122,56 @@ def decode(
     key = _key(secret)
     if leeway_s < 0:
         raise ValueError("leeway_s must not be negative")
+    header, header_b64, payload_b64, signature_b64 = read_header(token, ALGORITHM)
+
+    payload = decode_segment(payload_b64, "payload")
+    signature = decode_segment(signature_b64, "signature")
+    expected = hmac_sha256(key, (header_b64 + "." + payload_b64).encode("ascii"))
+    if not same_bytes(signature, expected):
+        raise InvalidToken("token signature is invalid")
+
+    claims = parse_object(payload, "payload")
+    check_claims(claims, now=now, leeway_s=leeway_s, issuer=issuer, audience=audience, require=require)
+    return claims
+
+
+def read_header(token: str, algorithm: str, *, max_length: int = MAX_TOKEN_LENGTH) -> tuple[dict, str, str, str]:
+    """The checks made before any key or signature work, for a verifier of one `algorithm`.
+
+    Refuses a non-string or longer than `max_length`, anything but three dot-separated parts, a
+    header that is not one strict-base64url JSON object, `alg` other than exactly `algorithm`,
+    `typ` other than "JWT" (any case), and `crit`. Returns (header, header_b64, payload_b64,
+    signature_b64); the payload and signature are not decoded yet.
+    """
     if not isinstance(token, str):
         raise InvalidToken("token must be a string")
-    if len(token) > MAX_TOKEN_LENGTH:
+    if len(token) > max_length:
         raise InvalidToken("token is too long")
     parts = token.split(".")
     if len(parts) != 3:
         raise InvalidToken("token must have three dot-separated parts")
     header_b64, payload_b64, signature_b64 = parts
 
-    header = _json_object(_b64decode(header_b64, "header"), "header")
-    alg = header.get("alg")
-    if alg != ALGORITHM:
-        raise InvalidToken(f"token algorithm must be {ALGORITHM}")
+    header = parse_object(decode_segment(header_b64, "header"), "header")
+    if header.get("alg") != algorithm:
+        raise InvalidToken(f"token algorithm must be {algorithm}")
     if "typ" in header and not _is_jwt_type(header["typ"]):
         raise InvalidToken("token type must be JWT")
     if "crit" in header:
         raise InvalidToken("token uses unsupported critical header extensions")
+    return header, header_b64, payload_b64, signature_b64
 
-    payload = _b64decode(payload_b64, "payload")
-    signature = _b64decode(signature_b64, "signature")
-    expected = hmac_sha256(key, (header_b64 + "." + payload_b64).encode("ascii"))
-    if not same_bytes(signature, expected):
-        raise InvalidToken("token signature is invalid")
 
-    claims = _json_object(payload, "payload")
+def check_claims(
+    claims: dict,
+    *,
+    now: float | None,
+    leeway_s: float,
+    issuer: str | None,
+    audience: str | None,
+    require: tuple[str, ...],
+) -> None:
+    """The claim checks of `decode` (see there), for claims whose signature is already verified."""
     for name in require:
         if name not in claims:
             raise InvalidToken(f"token is missing the {name!r} claim")
@@ -169,7 +199,6 @@ def decode(
             raise InvalidToken("token audience is not accepted")
     elif audience is not None:
         raise InvalidToken("token has no audience")
-    return claims
 
 
 def user_id(claims: dict) -> str | None:
@@ -203,7 +232,8 @@ def _b64encode(data: bytes) -> bytes:
     return b64url.encode(data).encode("ascii")
 
 
-def _b64decode(segment: str, what: str) -> bytes:
+def decode_segment(segment: str, what: str) -> bytes:
+    """The bytes of one token segment (strict base64url); InvalidToken naming `what` otherwise."""
     try:
         return b64url.decode(segment)
     except ValueError as e:
@@ -221,7 +251,9 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict:
     return obj
 
 
-def _json_object(data: bytes, what: str) -> dict:
+def parse_object(data: bytes, what: str) -> dict:
+    """One JSON object from UTF-8 `data`, with no duplicate member names and no NaN/Infinity;
+    InvalidToken naming `what` otherwise (also for nesting past the recursion limit)."""
     try:
         value = json.loads(
             data.decode("utf-8"), object_pairs_hook=_unique_object, parse_constant=_reject_constant
