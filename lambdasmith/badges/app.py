@@ -46,7 +46,7 @@ ERROR_BADGE_CACHE = "public, max-age=60"  # ?shields=1 errors: shields.io may ke
 CACHE_SECONDS = (30, 86400)  # the bounds of ?cacheSeconds=
 STALE_CACHE = "public, max-age=60, stale-if-error=3600"  # upstream is failing: look again soon
 USER_AGENT = "lambdasmith-badges/0.1"
-CORS_HEADERS = ("content-type", "x-signature", "x-timestamp", "x-nonce", "x-signature-version")
+CORS_HEADERS = ("content-type", "x-signature", "x-timestamp", "x-nonce", "x-signature-version", "authorization")
 RESULT_FIELDS = (
     "platform", "passed", "failed", "skipped", "total", "url_html",
     "timestamp", "commit", "run_id", "workflow_run_url",
@@ -60,6 +60,7 @@ class BadgesService:
         self.config = config
         self.store = store
         self._source = source  # badges.upstream.PackageSource, made on the first package badge
+        self._oidc: Any = None  # badges.oidc_ingest.Verifier, made on the first Bearer-authenticated post
         self.logger = logger
         self.metrics = metrics
 
@@ -236,32 +237,54 @@ class BadgesService:
         if len(request.body) > c.max_body_bytes:
             raise HTTPError(413, f"Body exceeds {c.max_body_bytes} bytes", code="PAYLOAD_TOO_LARGE", field="body")
         where, _ = self._repo(request)
+        authorization = request.header("authorization")
+        if authorization and authorization.split(None, 1)[0:1] and authorization.split(None, 1)[0].lower() == "bearer":
+            return self._ingest_oidc(request, where, authorization)
         _sig, ts_header, nonce = ingest.required_headers(request.headers)
         now = time.time()
         ingest.check_window(ts_header, now, c.timestamp_max_age_s, c.timestamp_max_skew_s)
-        secret = self.store.org_secret(where.owner, "testdata")
-        if secret is None:
-            raise HTTPError(401, f"No signing secret registered for organisation '{where.owner}'",
-                            code="ORG_SECRET_MISSING", field="owner")
-        ingest.verify_signature(secret.value, secret.v2_only, request.headers, request.method, request.path, request.body)
-        result, _when = ingest.parse_payload(request.body)
-        key = ingest.ts_key(_when)
+        secrets = self.store.signing_secrets(where.owner, where.repo)
+        if not secrets:
+            raise _org_unknown(where)
+        ingest.verify_any(secrets, request.headers, request.method, request.path, request.body)
+        return self._store_result(request, where, nonce, now, "Nonce already used", "NONCE_ALREADY_USED", "X-Nonce")
+
+    def _ingest_oidc(self, request: Request, where: Repo, authorization: str) -> Response:
+        from lambdasmith.badges import oidc_ingest
+
+        policy = self.store.oidc_policy(where.owner)
+        if policy is None:
+            raise _org_unknown(where)
+        token = oidc_ingest.bearer_token(authorization) or ""
+        if self._oidc is None:
+            from lambdasmith.kit.http.upstream import UpstreamClient
+
+            c = self.config
+            client = UpstreamClient(USER_AGENT, timeout=c.upstream_timeout_s)
+            self._oidc = oidc_ingest.Verifier(c.oidc_issuer, c.oidc_audience, c.nonce_ttl_s, client, c.oidc_refetch_s)
+        now = time.time()
+        claims = self._oidc.claims(token, now)
+        oidc_ingest.authorize(claims, where, policy)
+        return self._store_result(request, where, "oidc:" + claims["jti"], now, "OIDC token already used",
+                                  "TOKEN_ALREADY_USED", "Authorization")  # fmt: skip
+
+    def _store_result(self, request: Request, where: Repo, nonce: str, now: float, used: str, used_code: str,
+                      used_field: str) -> Response:
+        """The authenticated body, validated and stored with its nonce burned in the same transaction."""
+        from lambdasmith.badges import ingest
+        from lambdasmith.kit.clock import utc_iso_ms
+
+        result, when = ingest.parse_payload(request.body)
         result["ReceivedAt"] = int(now)
         try:
-            self.store.record(where, nonce, result, key, now)
+            self.store.record(where, nonce, result, ingest.ts_key(when), now)
         except NonceUsed:
-            raise HTTPError(400, "Nonce already used", code="NONCE_ALREADY_USED", field="X-Nonce") from None
+            raise HTTPError(400, used, code=used_code, field=used_field) from None
         except DuplicateResult:
             raise HTTPError(409, "A result with this timestamp already exists for this branch",
                             code="DUPLICATE_TEST_RESULT", field="timestamp") from None
         self.metrics.add("TestResultsIngested")
-        from lambdasmith.kit.clock import utc_iso_ms
-
-        body = {
-            "test_result_id": result["run_id"],
-            "repository": where.display,
-            "timestamp": utc_iso_ms(now),
-        }
+        body = {"test_result_id": result["run_id"], "repository": where.display, "timestamp": utc_iso_ms(now)}
         return json_response(body, 201, NO_STORE)
 
     # ------------------------------------------------------------------ rendering
@@ -284,6 +307,11 @@ def _cache_policy(request: Request, default: str) -> tuple[str, int | None]:
         return default, None
     n = min(max(n, CACHE_SECONDS[0]), CACHE_SECONDS[1])
     return f"public, s-maxage={n}, max-age={n}, stale-while-revalidate={n}, stale-if-error=3600", n
+
+
+def _org_unknown(where: Repo) -> HTTPError:
+    return HTTPError(401, f"No signing secret registered for organisation '{where.owner}'",
+                     code="ORG_SECRET_MISSING", field="owner")
 
 
 def _invalid_provider(provider: str) -> HTTPError:

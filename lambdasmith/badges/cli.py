@@ -27,7 +27,15 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
     reg = bsub.add_parser("register-org", parents=[common], help="register an organisation's secret (idempotent)")
     reg.add_argument("org", nargs="?", help="organisation (GitHub owner)")
-    reg.add_argument("--type", choices=("package", "testdata"), help="package: GitHub token; testdata: HMAC key")
+    reg.add_argument("--type", choices=KINDS,
+                     help="package: GitHub token; testdata: HMAC key; oidc: CI posts with its GitHub OIDC token")
+    reg.add_argument("--repo", help="testdata: a key of this repository only (overrides the org's keys for it)")
+    reg.add_argument("--add-secret", action="store_true",
+                     help="testdata: add the secret as a second active key (rotation: add, switch CI, retire)")
+    reg.add_argument("--retire-secret", nargs="?", const="", metavar="KEY_ID",
+                     help="testdata: stop accepting a key (by id, see `orgs list`; default the older of two)")
+    reg.add_argument("--repos", help="oidc: only these repositories (comma-separated; default any)")
+    reg.add_argument("--branches", help="oidc: only these branches (comma-separated, * wildcards; default any)")
     reg.add_argument("--secret", help="the secret (default: $BADGES_SECRET; never echoed)")
     reg.add_argument("--name", help="secret name in the secret store (default badges/{org}/{type})")
     reg.add_argument("--v2-only", action="store_true", help="accept only signature version 2 from this org")
@@ -47,7 +55,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     ls.set_defaults(func=list_orgs)
     rm = osub.add_parser("remove", parents=[common], help="remove an org's registration and its secret")
     rm.add_argument("org")
-    rm.add_argument("--type", choices=KINDS, help="only this type (default both)")
+    rm.add_argument("--type", choices=KINDS, help="only this type (default all)")
+    rm.add_argument("--repo", help="a repository's own testdata keys (not the org's)")
     rm.set_defaults(func=remove_org)
 
     tables = bsub.add_parser("create-tables", parents=[common],
@@ -77,7 +86,7 @@ def _entries(args: argparse.Namespace) -> list[dict[str, Any]]:
                                         ("--secret (or $BADGES_SECRET)", secret)) if not value]  # fmt: skip
     if missing:
         raise ValueError(f"missing {', '.join(missing)} (or give --from-file)")
-    return [{"org": args.org, "kind": args.type, "secret": secret, "name": args.name}]
+    return [{"org": args.org, "kind": args.type, "secret": secret, "name": args.name, "repo": args.repo}]
 
 
 def env_secret(prog: str) -> str | None:
@@ -106,10 +115,68 @@ def _problems(entries: list[dict[str, Any]], allow_weak: bool) -> list[str]:
     return out
 
 
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def _register_special(args: argparse.Namespace) -> int | None:
+    """--type oidc, --add-secret and --retire-secret; None when the arguments ask for neither."""
+    from lambdasmith.badges.wiring import open_store
+    from lambdasmith.local.serve_registry import warn_if_elsewhere
+
+    rotating = args.add_secret or args.retire_secret is not None
+    if args.type != "oidc" and not rotating:
+        if args.repos or args.branches:
+            print("register-org: --repos and --branches belong to --type oidc", file=sys.stderr)
+            return 2
+        return None
+    if not args.org:
+        print("register-org: missing ORG", file=sys.stderr)
+        return 2
+    if args.type == "oidc":
+        if rotating or args.secret or args.repo:
+            print("register-org: --type oidc takes no secret (only --repos and --branches)", file=sys.stderr)
+            return 2
+        warn_if_elsewhere(args.data_dir, "register-org")
+        changed = open_store(_config(args)).register_oidc(args.org, _names(args.repos), _names(args.branches))
+        print(f"{args.org.lower()} oidc: {'registered' if changed else 'unchanged'}")
+        return 0
+    if args.type not in (None, "testdata") or (args.add_secret and args.retire_secret is not None):
+        print("register-org: --add-secret and --retire-secret are for --type testdata, one at a time", file=sys.stderr)
+        return 2
+    store = open_store(_config(args))
+    where = f"{args.org.lower()}" + (f" repository {args.repo.lower()}" if args.repo else "")
+    warn_if_elsewhere(args.data_dir, "register-org")
+    try:
+        if args.add_secret:
+            secret = args.secret or env_secret("register-org")
+            if not secret:
+                print("register-org: missing --secret (or $BADGES_SECRET)", file=sys.stderr)
+                return 2
+            why = None if args.allow_weak else weakness(secret)
+            if why:
+                print(f"register-org: {where} testdata: {why} (or pass --allow-weak)", file=sys.stderr)
+                return 2
+            from lambdasmith.badges.store import key_id
+
+            added = store.add_secret(args.org, secret, repo=args.repo, v2_only=True if args.v2_only else None)
+            print(f"{where} testdata: key {key_id(secret)} {'added' if added else 'already active'}")
+        else:
+            gone = store.retire_secret(args.org, args.retire_secret or None, repo=args.repo)
+            print(f"{where} testdata: key {gone} retired")
+    except ValueError as err:
+        print(f"register-org: {where}: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def register_org(args: argparse.Namespace) -> int:
     from lambdasmith.badges.wiring import open_store
     from lambdasmith.local.serve_registry import warn_if_elsewhere
 
+    special = _register_special(args)
+    if special is not None:
+        return special
     try:
         entries = _entries(args)
     except (OSError, ValueError) as e:
@@ -123,8 +190,8 @@ def register_org(args: argparse.Namespace) -> int:
     store = open_store(_config(args))
     clashes = []
     for entry in entries:
-        current = store.org_secret(entry["org"], entry["kind"])
-        if current is not None and current.value != entry["secret"] and not args.force:
+        current = store.secrets_of(entry["org"], entry["kind"], entry.get("repo"))
+        if current and [c.value for c in current] != [entry["secret"]] and not args.force:
             clashes.append(f"{entry['org'].lower()} {entry['kind']}")
     if clashes:
         print(f"register-org: a different secret is already registered for {', '.join(clashes)}; "
@@ -134,7 +201,7 @@ def register_org(args: argparse.Namespace) -> int:
     for entry in entries:
         try:
             changed = store.register_org(entry["org"], entry["kind"], entry["secret"], secret_name=entry["name"],
-                                         v2_only=args.v2_only)  # fmt: skip
+                                         v2_only=args.v2_only, repo=entry.get("repo"))  # fmt: skip
         except ValueError as err:
             print(f"register-org: {err}", file=sys.stderr)
             return 2
@@ -157,9 +224,10 @@ def list_orgs(args: argparse.Namespace) -> int:
     if not rows:
         print("no organisations registered (lambdasmith badges register-org ORG --type testdata)", file=sys.stderr)
         return 0
-    print(f"{'ORG':<24} {'TYPE':<9} {'V2-ONLY':<8} SECRET NAME")
+    print(f"{'ORG':<24} {'TYPE':<9} {'REPO':<16} {'V2-ONLY':<8} SECRETS [KEY IDS] OR OIDC RULES")
     for r in rows:
-        print(f"{r['org']:<24} {r['type']:<9} {'yes' if r['v2_only'] else 'no':<8} {r['secret_name']}")
+        v2 = "-" if r["type"] == "oidc" else "yes" if r["v2_only"] else "no"
+        print(f"{r['org']:<24} {r['type']:<9} {r['repo'] or '-':<16} {v2:<8} {r['detail']}")
     return 0
 
 
@@ -169,10 +237,11 @@ def remove_org(args: argparse.Namespace) -> int:
     from lambdasmith.local.serve_registry import warn_if_elsewhere
 
     warn_if_elsewhere(args.data_dir, "orgs remove")
-    kinds = (args.type,) if args.type else KINDS
-    removed = remove(open_store(_config(args)), args.org, kinds)
+    kinds = (args.type,) if args.type else (("testdata",) if args.repo else KINDS)
+    removed = remove(open_store(_config(args)), args.org, kinds, args.repo)
     if not removed:
-        print(f"orgs remove: {args.org.lower()} has no {' or '.join(kinds)} registration", file=sys.stderr)
+        where = args.org.lower() + (f" repository {args.repo.lower()}" if args.repo else "")
+        print(f"orgs remove: {where} has no {' or '.join(kinds)} registration", file=sys.stderr)
         return 1
     for kind in removed:
         print(f"{args.org.lower()} {kind}: removed")

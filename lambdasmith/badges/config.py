@@ -22,6 +22,10 @@ class BadgesConfig(Settings):
     # Where users reach the service (e.g. the CloudFront or custom domain), for the absolute URLs
     # the builder page writes; empty: the request's own Host (what API Gateway sees without it).
     public_url = url("BADGES_PUBLIC_URL", "")
+    # OIDC ingestion (NEW): whose tokens, for whom. Tests point the issuer at a fake on loopback.
+    oidc_issuer = url("BADGES_OIDC_ISSUER", "https://token.actions.githubusercontent.com")
+    oidc_audience = text("BADGES_OIDC_AUDIENCE", "lambdasmith-badges")
+    oidc_refetch_s = number("BADGES_OIDC_REFETCH_INTERVAL", 60.0)  # unknown `kid`s refetch the JWKS at most this often
     max_body_bytes = integer(default=64 * 1024)
     timestamp_max_age_s = integer(default=5 * 60)
     timestamp_max_skew_s = integer(default=60)

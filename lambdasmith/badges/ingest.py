@@ -114,6 +114,17 @@ def verify_signature(
         raise bad("Invalid signature", "INVALID_SIGNATURE", "X-Signature", 401)
 
 
+def verify_any(secrets: list[Any], headers: dict[str, str], method: str, path: str, body: bytes) -> None:
+    """Accept a signature made with any of the active keys (two during a rotation)."""
+    for i, secret in enumerate(secrets):
+        try:
+            verify_signature(secret.value, secret.v2_only, headers, method, path, body)
+            return
+        except HTTPError as e:
+            if e.code != "INVALID_SIGNATURE" or i == len(secrets) - 1:
+                raise
+
+
 def _absolute_http_url(v: Any) -> bool:
     if not isinstance(v, str) or len(v) > 2048:
         return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lambdasmith.badges.store import BadgeStore
+from lambdasmith.badges.store import BadgeStore, _keys, _sk
 
 __all__ = ["list_orgs", "remove_org"]
 
@@ -37,25 +37,32 @@ def _rows(table: Any) -> list[dict[str, Any]]:
 
 
 def list_orgs(store: BadgeStore) -> list[dict[str, Any]]:
-    """Every registered (org, type), sorted: {org, type, v2_only, secret_name}."""
+    """Every registration, sorted: {org, type, repo, v2_only, detail}; `detail` names the secrets
+    with their key ids (newest first), or an OIDC registration's restrictions."""
     found = []
     for row in _rows(store.orgs):
         if not str(row.get("PK", "")).startswith("ORG#"):
             continue
         org = row.get("Org") or str(row["PK"])[4:]
-        kind = row.get("Type") or str(row.get("SK", "")).rpartition("#")[2]
-        found.append({"org": org, "type": kind, "v2_only": bool(row.get("V2Only", False)),
-                      "secret_name": row.get("SecretName", "")})  # fmt: skip
-    return sorted(found, key=lambda r: (r["org"], r["type"]))
+        kind = row.get("Type") or str(row.get("SK", "")).split("#")[2]
+        if kind == "oidc":
+            repos, branches = ",".join(row.get("Repos") or ()) or "any", ",".join(row.get("Branches") or ()) or "any"
+            detail = f"repositories={repos} branches={branches}"
+        else:
+            detail = ", ".join(f"{k['SecretName']} [{store._key_id(k)}]" for k in _keys(row))
+        found.append({"org": org, "type": kind, "repo": row.get("Repo") or "", "v2_only": bool(row.get("V2Only", False)),
+                      "detail": detail})  # fmt: skip
+    return sorted(found, key=lambda r: (r["org"], r["type"], r["repo"]))
 
 
-def remove_org(store: BadgeStore, org: str, kinds: tuple[str, ...]) -> list[str]:
-    """Remove the org's registration and secret for each type; the types that were there."""
+def remove_org(store: BadgeStore, org: str, kinds: tuple[str, ...], repo: str | None = None) -> list[str]:
+    """Remove the org's (or one repository's) registration and secrets for each type; the types
+    that were there."""
     removed = []
     for kind in kinds:
-        row = store.orgs.delete({"PK": f"ORG#{org.lower()}", "SK": f"CONST#GITHUB#{kind}"})
+        row = store.orgs.delete({"PK": f"ORG#{org.lower()}", "SK": _sk(kind, repo)})
         if row is not None:
-            if row.get("SecretName"):
-                store.secrets.delete(row["SecretName"])
+            for key in _keys(row):
+                store.secrets.delete(key["SecretName"])
             removed.append(kind)
     return removed

@@ -22,7 +22,8 @@ SERVICE = Service(
             env=("LAMBDASMITH_TABLE_BACKEND", "LAMBDASMITH_SECRET_BACKEND", "BADGES_RESULTS_TABLE",
                  "BADGES_NONCES_TABLE", "BADGES_ORGS_TABLE", "LAMBDASMITH_DATA_DIR", "POWERTOOLS_SERVICE_NAME",
                  "POWERTOOLS_METRICS_NAMESPACE",
-                 "NUGET_BASE_URL", "GITHUB_API_URL", "BADGES_PUBLIC_URL"),  # fmt: skip
+                 "NUGET_BASE_URL", "GITHUB_API_URL", "BADGES_PUBLIC_URL", "BADGES_OIDC_ISSUER",
+                 "BADGES_OIDC_AUDIENCE"),  # fmt: skip
             routes=("ANY $default",),  # every request; the function routes it (lambdasmith.badges.app)
         ),
     ),

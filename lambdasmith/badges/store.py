@@ -6,6 +6,12 @@
       repos       PK=REPOS  SK={owner}#{repo}                                            TTL 730 d
     nonces        PK=NONCE#{owner}/{repo}/{platform}/{branch}  SK={nonce}               TTL 45 min
     org secrets   PK=ORG#{org}  SK=CONST#GITHUB#{package|testdata}  SecretName → secret store
+                  PK=ORG#{org}  SK=CONST#GITHUB#testdata#REPO#{repo}  a repository's own keys (NEW)
+                  PK=ORG#{org}  SK=CONST#GITHUB#oidc  Repos, Branches: OIDC ingestion allowed (NEW)
+
+A signing registration holds up to two active keys (`Keys`, newest first: secret name and key
+id), so CI can switch keys without a failed run; a repository's own registration, when it has one,
+is the only one that signs for it (the org's keys then do not).
 
 Owner, repo, platform, branch and org are lower-cased before they become keys (FIX: BadgeSmith
 only finds all-lowercase URLs), and `%` and `#` in them are percent-escaped (`key_part`; and `/` in the nonce key) so
@@ -44,7 +50,9 @@ RESULTS = TableSpec("test-results", indexes=(Index("GSI1", "GSI1PK", "GSI1SK"),)
 NONCES = TableSpec("nonces", ttl="ExpiresAt")
 ORGS = TableSpec("org-secrets")
 
-KINDS = ("package", "testdata")
+KINDS = ("package", "testdata", "oidc")
+SECRET_KINDS = ("package", "testdata")
+MAX_ACTIVE_KEYS = 2
 REPOS_PK = "REPOS"
 MAX_LISTED = 200  # branches of a repository, or repositories, that a page lists
 
@@ -102,6 +110,43 @@ class OrgSecret(Record):
     secret_name: str
     value: str
     v2_only: bool
+
+
+class OidcPolicy(Record):
+    """An org that accepts OIDC-authenticated ingestion; empty tuples mean no restriction."""
+
+    __slots__ = ("org", "repos", "branches")
+
+    org: str
+    repos: tuple[str, ...]
+    branches: tuple[str, ...]
+
+    def allows(self, repo: str, branch: str) -> bool:
+        from fnmatch import fnmatchcase
+
+        if self.repos and repo.lower() not in self.repos:
+            return False
+        return not self.branches or any(fnmatchcase(branch.lower(), pattern) for pattern in self.branches)
+
+
+def key_id(secret: str) -> str:
+    """A secret's short public name (12 hex digits of its SHA-256), to tell keys apart in listings
+    and `--retire-secret` without showing them; the keys are high-entropy, so it reveals nothing."""
+    from lambdasmith.kit.digest import sha256_hex
+
+    return sha256_hex(secret.encode("utf-8"))[:12]
+
+
+def _keys(row: dict[str, Any]) -> list[dict[str, str]]:
+    """The registration's active keys, newest first (rows before key rotation have one)."""
+    keys = row.get("Keys")
+    if isinstance(keys, list) and keys:
+        return [dict(k) for k in keys]
+    return [{"SecretName": row["SecretName"], "KeyId": str(row.get("KeyId", ""))}] if row.get("SecretName") else []
+
+
+def _sk(kind: str, repo: str | None) -> str:
+    return f"CONST#GITHUB#{kind}" + (f"#REPO#{key_part(repo.lower())}" if repo else "")
 
 
 class NonceUsed(Exception):
@@ -206,30 +251,124 @@ class BadgeStore:
     # -------------------------------------------------------------- orgs
 
     def org_secret(self, org: str, kind: str) -> OrgSecret | None:
-        row = self.orgs.get({"PK": f"ORG#{org.lower()}", "SK": f"CONST#GITHUB#{kind}"})
+        """The org's newest active secret of a kind."""
+        found = self.secrets_of(org, kind)
+        return found[0] if found else None
+
+    def secrets_of(self, org: str, kind: str, repo: str | None = None) -> list[OrgSecret]:
+        """The active secrets of one registration (the org's, or a repository's own), newest first."""
+        row = self.orgs.get({"PK": f"ORG#{org.lower()}", "SK": _sk(kind, repo)})
         if row is None:
-            return None
-        value = self.secrets.get(row["SecretName"])
-        if value is None:
-            return None
-        return OrgSecret(org.lower(), kind, row["SecretName"], value, bool(row.get("V2Only", False)))
+            return []
+        out = []
+        for k in _keys(row):
+            value = self.secrets.get(k["SecretName"])
+            if value is not None:
+                out.append(OrgSecret(org.lower(), kind, k["SecretName"], value, bool(row.get("V2Only", False))))
+        return out
+
+    def signing_secrets(self, owner: str, repo: str) -> list[OrgSecret]:
+        """The keys that may sign results for a repository: its own when it has a registration,
+        else its org's."""
+        own = self.orgs.get({"PK": f"ORG#{owner.lower()}", "SK": _sk("testdata", repo)})
+        return self.secrets_of(owner, "testdata", repo if own is not None else None)
+
+    def registration(self, org: str, kind: str, repo: str | None = None) -> dict[str, Any] | None:
+        return self.orgs.get({"PK": f"ORG#{org.lower()}", "SK": _sk(kind, repo)})
 
     def register_org(
-        self, org: str, kind: str, secret: str, *, secret_name: str | None = None, v2_only: bool = False
+        self, org: str, kind: str, secret: str, *, secret_name: str | None = None, v2_only: bool = False,
+        repo: str | None = None,
     ) -> bool:
-        """Idempotent: True when anything changed."""
-        if kind not in KINDS:
-            raise ValueError(f"type must be one of {', '.join(KINDS)}")
+        """Register `secret` as the one active key (replacing any). Idempotent: True when anything changed."""
+        if kind not in SECRET_KINDS:
+            raise ValueError(f"type must be one of {', '.join(SECRET_KINDS)}")
         if not org.strip() or not secret:
             raise ValueError("org and secret must not be empty")
+        if repo is not None and kind != "testdata":
+            raise ValueError("only testdata keys can belong to one repository")
         org = org.strip().lower()
-        name = secret_name or f"badges/{org}/{kind}"
-        key = {"PK": f"ORG#{org}", "SK": f"CONST#GITHUB#{kind}"}
-        wanted = {**key, "Org": org, "Type": kind, "SecretName": name, "V2Only": v2_only}
+        name = secret_name or f"badges/{org}/" + (f"{repo.lower()}/" if repo else "") + kind
+        key = {"PK": f"ORG#{org}", "SK": _sk(kind, repo)}
+        current = self.orgs.get(key)
+        wanted = {**key, "Org": org, "Type": kind, "SecretName": name, "V2Only": v2_only,
+                  "Keys": [{"SecretName": name, "KeyId": key_id(secret)}]}
+        if repo:
+            wanted["Repo"] = repo.lower()
         changed = self.secrets.put(name, secret)
-        if self.orgs.get(key) != wanted:
+        if current != wanted:
             self.orgs.put(wanted)
+            for old in _keys(current or {}):
+                if old["SecretName"] != name:
+                    self.secrets.delete(old["SecretName"])
             changed = True
         return changed
+
+    def add_secret(self, org: str, secret: str, *, repo: str | None = None, v2_only: bool | None = None) -> bool:
+        """A second active testdata key beside the current one (rotation, step 1). True when added."""
+        org = org.strip().lower()
+        current = self.registration(org, "testdata", repo)
+        if current is None:
+            return self.register_org(org, "testdata", secret, repo=repo, v2_only=bool(v2_only))
+        keys = _keys(current)
+        kid = key_id(secret)
+        if any(self._key_id(k) == kid for k in keys):
+            return False
+        if len(keys) >= MAX_ACTIVE_KEYS:
+            raise ValueError(f"{MAX_ACTIVE_KEYS} keys are active; retire one first (--retire-secret)")
+        name = f"badges/{org}/" + (f"{repo.lower()}/" if repo else "") + f"testdata-{kid}"
+        self.secrets.put(name, secret)
+        row = {**current, "Keys": [{"SecretName": name, "KeyId": kid}] + keys, "SecretName": name}
+        if v2_only is not None:
+            row["V2Only"] = v2_only
+        self.orgs.put(row)
+        return True
+
+    def retire_secret(self, org: str, kid: str | None = None, *, repo: str | None = None) -> str:
+        """Stop accepting one key (rotation, step 2): the one named by `kid`, else the older of
+        two. At least one key stays active. Returns the retired key's id."""
+        org = org.strip().lower()
+        current = self.registration(org, "testdata", repo)
+        keys = _keys(current or {})
+        if current is None or not keys:
+            raise ValueError("no testdata registration" + (f" for repository {repo}" if repo else ""))
+        if len(keys) < 2:
+            raise ValueError("only one key is active: retiring it would stop ingestion (orgs remove does that)")
+        ids = [self._key_id(k) for k in keys]
+        if kid is None:
+            index = len(keys) - 1
+        elif kid.lower() in ids:
+            index = ids.index(kid.lower())
+        else:
+            raise ValueError(f"no active key {kid}; active: {', '.join(ids)}")
+        gone = keys.pop(index)
+        self.orgs.put({**current, "Keys": keys, "SecretName": keys[0]["SecretName"]})
+        self.secrets.delete(gone["SecretName"])
+        return ids[index]
+
+    def _key_id(self, key: dict[str, str]) -> str:
+        if key.get("KeyId"):
+            return key["KeyId"]
+        value = self.secrets.get(key["SecretName"])
+        return key_id(value) if value is not None else ""
+
+    def register_oidc(self, org: str, repos: tuple[str, ...] = (), branches: tuple[str, ...] = ()) -> bool:
+        """Accept OIDC-authenticated ingestion for the org (no secret). Idempotent: True when changed."""
+        if not org.strip():
+            raise ValueError("org must not be empty")
+        org = org.strip().lower()
+        key = {"PK": f"ORG#{org}", "SK": _sk("oidc", None)}
+        wanted = {**key, "Org": org, "Type": "oidc", "Repos": sorted({r.lower() for r in repos}),
+                  "Branches": sorted({b.lower() for b in branches})}
+        if self.orgs.get(key) == wanted:
+            return False
+        self.orgs.put(wanted)
+        return True
+
+    def oidc_policy(self, org: str) -> OidcPolicy | None:
+        row = self.orgs.get({"PK": f"ORG#{org.lower()}", "SK": _sk("oidc", None)})
+        if row is None:
+            return None
+        return OidcPolicy(row["Org"], tuple(row.get("Repos") or ()), tuple(row.get("Branches") or ()))
 
 

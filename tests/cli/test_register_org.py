@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lambdasmith.badges.store import key_id
 from tests.cli.support import clean_env, run
 
 RULE = ("a secret needs at least 32 characters and at least 128 bits of estimated entropy "
@@ -80,11 +81,12 @@ def test_orgs_list_and_remove(env):
     run("badges", "register-org", "beta", "--type", "testdata", "--secret", secret, env=env)
     listed = run("badges", "orgs", "list", env=env)
     assert listed.returncode == 0 and secret not in listed.stdout
+    kid = key_id(secret)
     assert listed.stdout.splitlines() == [
-        "ORG                      TYPE      V2-ONLY  SECRET NAME",
-        "acme                     package   no       badges/acme/package",
-        "acme                     testdata  yes      badges/acme/testdata",
-        "beta                     testdata  no       badges/beta/testdata",
+        "ORG                      TYPE      REPO             V2-ONLY  SECRETS [KEY IDS] OR OIDC RULES",
+        f"acme                     package   -                no       badges/acme/package [{key_id('ghp_' + secret)}]",
+        f"acme                     testdata  -                yes      badges/acme/testdata [{kid}]",
+        f"beta                     testdata  -                no       badges/beta/testdata [{kid}]",
     ]
     r = run("badges", "orgs", "remove", "ACME", "--type", "package", env=env)
     assert (r.returncode, r.stdout) == (0, "acme package: removed\n")
@@ -92,7 +94,7 @@ def test_orgs_list_and_remove(env):
     assert (r.returncode, r.stdout) == (0, "acme testdata: removed\n")
     assert [line.split()[0] for line in run("badges", "orgs", "list", env=env).stdout.splitlines()[1:]] == ["beta"]
     gone = run("badges", "orgs", "remove", "acme", env=env)
-    assert (gone.returncode, gone.stderr) == (1, "orgs remove: acme has no package or testdata registration\n")
+    assert (gone.returncode, gone.stderr) == (1, "orgs remove: acme has no package or testdata or oidc registration\n")
     # a removed org's secret is gone too: registering a new one needs no --force
     assert run("badges", "register-org", "acme", "--type", "testdata", "--secret", new_secret(env),
                env=env).returncode == 0  # fmt: skip
@@ -102,3 +104,39 @@ def test_an_empty_listing_says_how_to_register(env):
     r = run("badges", "orgs", "list", env=env)
     assert (r.returncode, r.stdout) == (0, "")
     assert r.stderr == "no organisations registered (lambdasmith badges register-org ORG --type testdata)\n"
+
+
+def test_rotation_add_then_retire_and_per_repository_keys(env):
+    old, new, own = new_secret(env), new_secret(env), new_secret(env)
+    base = ("badges", "register-org", "acme", "--type", "testdata")
+    assert run(*base, "--secret", old, env=env).returncode == 0
+    added = run(*base, "--add-secret", "--secret", new, env=env)
+    assert (added.returncode, added.stdout) == (0, f"acme testdata: key {key_id(new)} added\n")
+    assert run(*base, "--add-secret", "--secret", new, env=env).stdout == f"acme testdata: key {key_id(new)} already active\n"
+    third = run(*base, "--add-secret", "--secret", own, env=env)
+    assert third.returncode == 2 and "2 keys are active; retire one first" in third.stderr
+    listed = run("badges", "orgs", "list", env=env).stdout
+    assert f"[{key_id(new)}], badges/acme/testdata [{key_id(old)}]" in listed and old not in listed
+    retired = run(*base, "--retire-secret", env=env)  # the older of the two
+    assert (retired.returncode, retired.stdout) == (0, f"acme testdata: key {key_id(old)} retired\n")
+    last = run(*base, "--retire-secret", env=env)
+    assert last.returncode == 2 and "only one key is active" in last.stderr
+    repo = run(*base, "--repo", "Web", "--secret", own, env=env)
+    assert (repo.returncode, repo.stdout) == (0, "acme testdata: registered\n")
+    assert "acme                     testdata  web" in run("badges", "orgs", "list", env=env).stdout
+    wrong = run(*base, "--repo", "web", "--retire-secret", "abc", env=env)
+    assert wrong.returncode == 2 and "only one key is active" in wrong.stderr
+    gone = run("badges", "orgs", "remove", "acme", "--repo", "web", env=env)
+    assert (gone.returncode, gone.stdout) == (0, "acme testdata: removed\n")
+
+
+def test_oidc_registration_is_idempotent_and_takes_no_secret(env):
+    args = ("badges", "register-org", "Acme", "--type", "oidc", "--repos", "web,api", "--branches", "main,release/*")
+    first = run(*args, env=env)
+    assert (first.returncode, first.stdout) == (0, "acme oidc: registered\n")
+    assert run(*args, env=env).stdout == "acme oidc: unchanged\n"
+    assert "repositories=api,web branches=main,release/*" in run("badges", "orgs", "list", env=env).stdout
+    refused = run("badges", "register-org", "acme", "--type", "oidc", "--secret", "x" * 40, env=env)
+    assert refused.returncode == 2 and "takes no secret" in refused.stderr
+    misplaced = run("badges", "register-org", "acme", "--type", "testdata", "--branches", "main", env=env)
+    assert misplaced.returncode == 2 and "belong to --type oidc" in misplaced.stderr

@@ -211,13 +211,18 @@ def test_cloudfront_caches_by_origin_cache_control_and_accept(resources: dict) -
     key = c["ParametersInCacheKeyAndForwardedToOrigin"]
     assert key["QueryStringsConfig"]["QueryStringBehavior"] == "all"
     assert key["HeadersConfig"]["HeaderBehavior"] == "whitelist"
-    assert [h.lower() for h in key["HeadersConfig"]["Headers"]] == ["accept"]
+    assert [h.lower() for h in key["HeadersConfig"]["Headers"]] == ["accept", "authorization"]  # see below
 
 
 def test_cloudfront_forwards_what_ingestion_needs(resources: dict) -> None:
     o = props(resources, "EdgeOriginRequestPolicy")["OriginRequestPolicyConfig"]
     assert o["QueryStringsConfig"]["QueryStringBehavior"] == "all"
-    assert set(CORS_HEADERS) <= {h.lower() for h in o["HeadersConfig"]["Headers"]}
+    # CloudFront forwards Authorization (OIDC ingestion) only through the cache policy, never an
+    # origin request policy; a GET without one has the same cache key as before.
+    cache_headers = {h.lower() for h in props(resources, "EdgeCachePolicy")["CachePolicyConfig"][
+        "ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"]}
+    assert set(CORS_HEADERS) - {"authorization"} <= {h.lower() for h in o["HeadersConfig"]["Headers"]}
+    assert "authorization" in cache_headers and "authorization" not in {h.lower() for h in o["HeadersConfig"]["Headers"]}
     assert "host" not in {h.lower() for h in o["HeadersConfig"]["Headers"]}
     behavior = props(resources, "EdgeDistribution")["DistributionConfig"]["DefaultCacheBehavior"]
     assert "POST" in behavior["AllowedMethods"] and "OPTIONS" in behavior["AllowedMethods"]
