@@ -64,7 +64,9 @@ def test_ingestion_documents_its_headers_and_body(doc: dict[str, Any]) -> None:
     op = doc["paths"]["/tests/results/{platform}/{owner}/{repo}/{branch}"]["post"]
     headers = {p["name"] for p in op["parameters"] if p["in"] == "header"}
     assert headers == {"X-Signature", "X-Timestamp", "X-Nonce", "X-Signature-Version"}
-    assert op["security"] == [{"hmacSignature": []}]
+    assert op["security"] == [{"hmacSignature": []}, {"githubOidc": []}]  # either one
+    assert doc["components"]["securitySchemes"]["githubOidc"]["scheme"] == "bearer"
+    assert not any(p["required"] for p in op["parameters"] if p["in"] == "header")  # an OIDC post sends none
     assert doc["components"]["securitySchemes"]["hmacSignature"] == {
         **doc["components"]["securitySchemes"]["hmacSignature"],
         "type": "apiKey",
