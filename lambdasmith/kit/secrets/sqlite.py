@@ -155,7 +155,7 @@ class SqliteSecrets:
                 f"secret {name!r} does not decrypt with the key in {self.key_file}: the key file was replaced "
                 "or is not the one this data was written with (see LAMBDASMITH_SECRETS_KEY_FILE), or the "
                 "stored value was altered. Restore the key file from the backup of this data dir; if it is "
-                "lost, the secret is too: store it again (re-register the org)") from None  # fmt: skip
+                "lost, the secret is too: store it again (an org's: `lambdasmith badges register-org … --force`)") from None  # fmt: skip
 
     def _encrypt_plaintext_rows(self) -> None:
         unsealed = "SELECT name, value FROM secrets WHERE substr(value, 1, 3) != 'v1:'"
