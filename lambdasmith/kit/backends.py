@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from lambdasmith.kit.secrets.port import SecretStore
     from lambdasmith.kit.table.port import Table, TableSpec
 
-__all__ = ["DB_FILE", "KEY_FILE_ENV", "default_data_dir", "open_table", "open_secrets", "open_queue"]
+__all__ = ["DB_FILE", "KEY_FILE_ENV", "default_data_dir", "open_table", "open_secrets", "prepare_secrets", "open_queue"]
 
 DB_FILE = "lambdasmith.db"
 KEY_FILE_ENV = "LAMBDASMITH_SECRETS_KEY_FILE"
@@ -75,6 +75,18 @@ def open_secrets(*, backend: str = "sqlite", data_dir: str = ".lambdasmith", pre
 
         return SsmSecrets(prefix=prefix)
     raise ValueError(f"unknown secret backend {backend!r} (LAMBDASMITH_SECRET_BACKEND)")
+
+
+def prepare_secrets(*, backend: str = "sqlite", data_dir: str = ".lambdasmith") -> None:
+    """Before serving on one machine: the embedded store's key is read (or made) and rows left in
+    plain text by an older version are encrypted, so a bad key file stops `serve` at start. Nothing
+    for the AWS backends."""
+    if backend == "sqlite":
+        from lambdasmith.kit.secrets.sqlite import SqliteSecrets
+
+        store = open_secrets(backend=backend, data_dir=data_dir)
+        assert isinstance(store, SqliteSecrets)
+        store.unlock()
 
 
 def open_queue(

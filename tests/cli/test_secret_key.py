@@ -17,7 +17,7 @@ def env(tmp_path):
 
 def register(env, *extra: str):
     secret = run("badges", "new-secret", env=env).stdout.strip()
-    return run("badges", "register-org", "acme", "--type", "testdata", "--secret", secret, *extra, env=env)
+    return run("badges", "register-org", "acme", "--type", "testdata", f"--secret={secret}", *extra, env=env)  # may start with -
 
 
 def test_a_group_readable_key_file_stops_the_command_with_the_fix(env, tmp_path):

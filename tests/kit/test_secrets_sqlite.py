@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdasmith.kit.backends import open_secrets
+from lambdasmith.kit.backends import open_secrets, prepare_secrets
 from lambdasmith.kit.secrets.port import SecretDecryptError, SecretKeyError
 from lambdasmith.kit.secrets.sqlite import SqliteSecrets, load_or_create_key
 from lambdasmith.kit.sqlite import Database
@@ -89,7 +89,9 @@ def test_a_key_file_open_to_others_is_refused(data_dir: Path, mode: int):
     key.chmod(mode)
     Database.open(data_dir / "lambdasmith.db").close()
     with pytest.raises(SecretKeyError, match=f"{key}.*chmod 600"):
-        open_secrets(data_dir=str(data_dir))
+        prepare_secrets(data_dir=str(data_dir))
+    with pytest.raises(SecretKeyError, match=f"{key}.*chmod 600"):
+        open_secrets(data_dir=str(data_dir)).get("a")
     key.chmod(0o600)
     assert open_secrets(data_dir=str(data_dir)).get("a") == SECRET
 
@@ -164,6 +166,7 @@ def test_plaintext_rows_of_an_older_version_are_encrypted_on_open(data_dir: Path
         conn.executemany("INSERT INTO secrets VALUES (?, ?)", old)
     conn.close()
     assert SECRET.encode() in raw_bytes(data_dir)
+    prepare_secrets(data_dir=str(data_dir))  # what `serve` does at start (else: the first use)
     store = open_secrets(data_dir=str(data_dir))
     for name, value in old:
         assert stored(data_dir, name).startswith("v1:")
@@ -172,7 +175,8 @@ def test_plaintext_rows_of_an_older_version_are_encrypted_on_open(data_dir: Path
     assert SECRET.encode() not in raw and b"ghp_xxxx" not in raw  # neither in live nor in freed pages or the WAL
     sealed = {name: stored(data_dir, name) for name, _ in old}
     Database.open(data_dir / "lambdasmith.db").close()
-    again = open_secrets(data_dir=str(data_dir))  # idempotent: nothing left to migrate
+    prepare_secrets(data_dir=str(data_dir))  # idempotent: nothing left to migrate
+    again = open_secrets(data_dir=str(data_dir))
     assert {name: stored(data_dir, name) for name, _ in old} == sealed
     assert again.put("badges/acme/testdata", SECRET) is False
 
@@ -218,3 +222,23 @@ def test_processes_racing_to_create_the_key_end_with_one_key_both_use(tmp_path: 
         assert [store.get(f"p{i}") for i in range(4)] == [f"value-of-p{i}" for i in range(4)]
         Database.open(data_dir / "lambdasmith.db").close()
         assert sorted(p.name for p in data_dir.iterdir() if "key" in p.name) == ["secrets.key"]
+
+
+def test_a_store_never_used_reads_no_key_and_loads_no_cipher(data_dir: Path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from lambdasmith.kit.backends import open_secrets; open_secrets(data_dir=sys.argv[1]); "
+            "print(any(m.startswith('cryptography') for m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code, str(data_dir)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # a Lambda handler building its store at cold start
+    assert not (data_dir / "secrets.key").exists()
+    open_secrets(data_dir=str(data_dir)).get("a")
+    assert (data_dir / "secrets.key").exists()
+
+
+def test_prepare_secrets_makes_the_key_at_start_and_ignores_the_aws_backends(data_dir: Path):
+    prepare_secrets(backend="secretsmanager", data_dir=str(data_dir))
+    assert not (data_dir / "secrets.key").exists()
+    prepare_secrets(data_dir=str(data_dir))
+    assert stat.S_IMODE((data_dir / "secrets.key").stat().st_mode) == 0o600

@@ -14,11 +14,11 @@ racing to create it the loser reads the winner's key. A key file readable or wri
 or others is refused (`chmod 600` it), so is one that does not hold a 32-byte key.
 
 Rows written before values were encrypted (no `v1:` prefix) are encrypted when the store is
-opened, in one transaction, with SQLite's secure_delete so the old pages are zeroed; the WAL is
+unlocked (its first use, or `unlock()`: `serve` does it at start through `prepare_secrets`), in one transaction, with SQLite's secure_delete so the old pages are zeroed; the WAL is
 then checkpointed and truncated. `get` refuses a value that is not sealed rather than trusting
 it. Lose the key and the secrets are gone: it is backed up with the data dir, never inside it.
 
-`cryptography` is imported when the store is made: only this backend (one machine, never a
+`cryptography` is imported when the store is unlocked: only this backend (one machine, never a
 Lambda handler) needs it.
 """
 
@@ -28,11 +28,14 @@ import base64
 import binascii
 import errno
 import os
+import threading
 
 from lambdasmith.kit.secrets.port import SecretDecryptError, SecretKeyError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     from lambdasmith.kit.sqlite import Database
 
 __all__ = ["KEY_FILE", "SqliteSecrets", "load_or_create_key"]
@@ -115,7 +118,7 @@ def load_or_create_key(path: str) -> bytes:
         raise SecretKeyError(f"cannot read secret key file {path}: {e.strerror or e}") from None
 
 
-def _aead_class():
+def _aead_class() -> type[AESGCM]:
     try:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     except ImportError:
@@ -124,20 +127,45 @@ def _aead_class():
     return AESGCM
 
 
+def _seal_with(aead: AESGCM, name: str, value: str) -> str:
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = aead.encrypt(nonce, value.encode("utf-8"), name.encode("utf-8"))
+    return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+
 class SqliteSecrets:
+    """Unlocked on first use (or by `unlock()`): the key read or made, old plaintext rows encrypted.
+
+    Until then nothing is imported or read, so code that builds a store it never uses (a Lambda
+    handler whose secrets are elsewhere, a health check) needs neither the key nor `cryptography`.
+    """
+
     def __init__(self, db: Database, key_file: str | None = None):
         self.db = db
         self.key_file = os.path.abspath(key_file or os.path.join(os.path.dirname(db.path), KEY_FILE))
-        self._aead = _aead_class()(load_or_create_key(self.key_file))
         db.ensure("CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._encrypt_plaintext_rows()
+        self._aead: AESGCM | None = None
+        self._unlock_lock = threading.Lock()
+
+    def unlock(self) -> None:
+        """Read (or make) the key and encrypt rows left in plain text; errors name the key file."""
+        if self._aead is not None:
+            return
+        with self._unlock_lock:
+            if self._aead is None:
+                aead = _aead_class()(load_or_create_key(self.key_file))
+                self._encrypt_plaintext_rows(aead)
+                self._aead = aead
+
+    def _cipher(self) -> AESGCM:
+        self.unlock()
+        assert self._aead is not None
+        return self._aead
 
     # ------------------------------------------------------------------ sealing
 
     def _seal(self, name: str, value: str) -> str:
-        nonce = os.urandom(NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, value.encode("utf-8"), name.encode("utf-8"))
-        return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+        return _seal_with(self._cipher(), name, value)
 
     def _open(self, name: str, stored: str) -> str:
         from cryptography.exceptions import InvalidTag
@@ -149,7 +177,7 @@ class SqliteSecrets:
             blob = base64.b64decode(stored[len(PREFIX):], validate=True)
             if len(blob) < NONCE_BYTES + 16:
                 raise ValueError("too short")
-            return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], name.encode("utf-8")).decode("utf-8")
+            return self._cipher().decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], name.encode("utf-8")).decode("utf-8")
         except (InvalidTag, ValueError):  # binascii.Error and UnicodeDecodeError are ValueErrors
             raise SecretDecryptError(
                 f"secret {name!r} does not decrypt with the key in {self.key_file}: the key file was replaced "
@@ -157,7 +185,7 @@ class SqliteSecrets:
                 "stored value was altered. Restore the key file from the backup of this data dir; if it is "
                 "lost, the secret is too: store it again (an org's: `lambdasmith badges register-org … --force`)") from None  # fmt: skip
 
-    def _encrypt_plaintext_rows(self) -> None:
+    def _encrypt_plaintext_rows(self, aead: AESGCM) -> None:
         unsealed = "SELECT name, value FROM secrets WHERE substr(value, 1, 3) != 'v1:'"
         with self.db.read() as conn:
             if conn.execute(unsealed + " LIMIT 1").fetchone() is None:
@@ -167,7 +195,7 @@ class SqliteSecrets:
             conn.execute("PRAGMA secure_delete = ON")  # the plaintext's old bytes are zeroed, not freed
             try:
                 for name, value in conn.execute(unsealed).fetchall():  # again: under the write lock
-                    conn.execute("UPDATE secrets SET value = ? WHERE name = ?", (self._seal(name, value), name))
+                    conn.execute("UPDATE secrets SET value = ? WHERE name = ?", (_seal_with(aead, name, value), name))
             finally:
                 conn.execute(f"PRAGMA secure_delete = {int(was)}")
         with self.db.read() as conn:  # the WAL still holds the old pages until a checkpoint
@@ -176,11 +204,13 @@ class SqliteSecrets:
     # ------------------------------------------------------------------ the port
 
     def get(self, name: str) -> str | None:
+        self.unlock()
         with self.db.read() as conn:
             row = conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
         return self._open(name, row[0]) if row else None
 
     def put(self, name: str, value: str) -> bool:
+        self.unlock()  # before the write lock: unlocking may take it
         with self.db.write() as conn:
             row = conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
             if row:
@@ -193,5 +223,6 @@ class SqliteSecrets:
             return True
 
     def delete(self, name: str) -> None:
+        self.unlock()
         with self.db.write() as conn:
             conn.execute("DELETE FROM secrets WHERE name = ?", (name,))
