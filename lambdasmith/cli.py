@@ -56,12 +56,16 @@ def main(argv: list[str] | None = None) -> int:
         args.help_of.print_help()
         return 0
     from lambdasmith.kit.aws.credentials import NoCredentials
+    from lambdasmith.kit.secrets.port import SecretDecryptError, SecretKeyError
 
     try:
         return int(args.func(args) or 0)
     except NoCredentials as e:
         print(f"lambdasmith: {e}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE); "
               "DynamoDB Local and other emulators take any values", file=sys.stderr)  # fmt: skip
+        return 1
+    except (SecretKeyError, SecretDecryptError) as e:
+        print(f"lambdasmith: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -34,4 +34,8 @@ def open_store(config: BadgesConfig) -> BadgeStore:
 
 
 def prepare_local(config: BadgesConfig) -> None:
-    """Nothing to set up on one machine: tables are created on first use, orgs by `register-org`."""
+    """On one machine, the embedded secrets are unlocked (key checked or made, old plaintext
+    encrypted); tables are created on first use, orgs by `register-org`."""
+    from lambdasmith.kit.backends import prepare_secrets
+
+    prepare_secrets(backend=config.secret_backend, data_dir=config.data_dir)

@@ -5,6 +5,8 @@
     LAMBDASMITH_QUEUE_BACKEND   sqlite (default) | sqs  (for sqs a queue is named by URL or name)
     LAMBDASMITH_DATA_DIR        where the embedded backends keep their file
                                 (default ./.lambdasmith; /tmp/lambdasmith on Lambda)
+    LAMBDASMITH_SECRETS_KEY_FILE  the key the embedded secret backend encrypts with
+                                (default <data dir>/secrets.key, beside the file, not in it)
 
 Backends are imported only when selected, so a handler never pays for one it does not use.
 """
@@ -21,9 +23,10 @@ if TYPE_CHECKING:
     from lambdasmith.kit.secrets.port import SecretStore
     from lambdasmith.kit.table.port import Table, TableSpec
 
-__all__ = ["DB_FILE", "default_data_dir", "open_table", "open_secrets", "open_queue"]
+__all__ = ["DB_FILE", "KEY_FILE_ENV", "default_data_dir", "open_table", "open_secrets", "prepare_secrets", "open_queue"]
 
 DB_FILE = "lambdasmith.db"
+KEY_FILE_ENV = "LAMBDASMITH_SECRETS_KEY_FILE"
 
 
 def default_data_dir(env: Mapping[str, str] = os.environ) -> str:
@@ -52,12 +55,17 @@ def open_table(spec: TableSpec, name: str, *, backend: str = "sqlite", data_dir:
     raise ValueError(f"unknown table backend {backend!r} (LAMBDASMITH_TABLE_BACKEND)")
 
 
-def open_secrets(*, backend: str = "sqlite", data_dir: str = ".lambdasmith", prefix: str = "") -> SecretStore:
-    """`prefix` goes before every name on AWS (SSM names also get a leading `/`: see secrets.aws)."""
+def open_secrets(*, backend: str = "sqlite", data_dir: str = ".lambdasmith", prefix: str = "",
+                 key_file: str | None = None) -> SecretStore:  # fmt: skip
+    """`prefix` goes before every name on AWS (SSM names also get a leading `/`: see secrets.aws).
+
+    sqlite: values are encrypted with the key in `key_file`, else $LAMBDASMITH_SECRETS_KEY_FILE, else
+    `secrets.key` in the data dir; the file is made on first use (see secrets.sqlite).
+    """
     if backend == "sqlite":
         from lambdasmith.kit.secrets.sqlite import SqliteSecrets
 
-        return SqliteSecrets(_database(data_dir))
+        return SqliteSecrets(_database(data_dir), key_file or os.environ.get(KEY_FILE_ENV) or None)
     if backend == "secretsmanager":
         from lambdasmith.kit.secrets.aws import SecretsManagerSecrets
 
@@ -67,6 +75,18 @@ def open_secrets(*, backend: str = "sqlite", data_dir: str = ".lambdasmith", pre
 
         return SsmSecrets(prefix=prefix)
     raise ValueError(f"unknown secret backend {backend!r} (LAMBDASMITH_SECRET_BACKEND)")
+
+
+def prepare_secrets(*, backend: str = "sqlite", data_dir: str = ".lambdasmith") -> None:
+    """Before serving on one machine: the embedded store's key is read (or made) and rows left in
+    plain text by an older version are encrypted, so a bad key file stops `serve` at start. Nothing
+    for the AWS backends."""
+    if backend == "sqlite":
+        from lambdasmith.kit.secrets.sqlite import SqliteSecrets
+
+        store = open_secrets(backend=backend, data_dir=data_dir)
+        assert isinstance(store, SqliteSecrets)
+        store.unlock()
 
 
 def open_queue(

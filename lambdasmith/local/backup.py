@@ -4,8 +4,9 @@
 Both go through SQLite's online backup API, page by page under SQLite's own locking, so a
 backup taken while `lambdasmith serve` answers requests is a consistent snapshot of committed
 transactions (never a torn copy, as `cp` of a WAL database can be). A backup is written beside
-its target and renamed into place only after `PRAGMA integrity_check` passes, owner-only (the
-file holds secrets in plain text). A restore checks the backup the same way first, and refuses
+its target and renamed into place only after `PRAGMA integrity_check` passes, owner-only. The
+secrets in it are encrypted with the key file (`<data dir>/secrets.key` or
+$LAMBDASMITH_SECRETS_KEY_FILE), which is not in the database: back it up too, or they are lost. A restore checks the backup the same way first, and refuses
 to overwrite data unless told to (`--force`): restoring replaces everything in the data dir.
 """
 

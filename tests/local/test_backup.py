@@ -4,6 +4,7 @@ as it was; refusals are clear, exit 1, and change nothing."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -43,6 +44,8 @@ def test_backup_then_restore_brings_back_tables_secrets_and_queues(tmp_path):
     assert not os.path.exists(file + "-wal") and not os.path.exists(file + ".partial")
     restore(fresh, file)
     assert items(fresh) == list(range(20))
+    # The secrets in a backup are encrypted with the key file, which is backed up beside it.
+    shutil.copy2(os.path.join(live, "secrets.key"), os.path.join(fresh, "secrets.key"))
     assert open_secrets(data_dir=fresh).get("badges/acme") == "s3cret-value-1234567890"
     [msg] = open_queue("shares", backend="sqlite", data_dir=fresh).receive(10, 30)
     assert msg.body == "hello"

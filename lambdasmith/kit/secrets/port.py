@@ -4,6 +4,9 @@ Backends: `secrets.sqlite` (a table in the data directory's SQLite file, mode 06
 `secrets.aws` (Secrets Manager or SSM Parameter Store), each imported only when selected.
 `SecretStore` is what they share: `get` → value or None, `put` → True when it changed anything,
 `delete` (of a missing secret too).
+
+The embedded backend encrypts every value with a key kept outside the SQLite file; its two
+failures are the errors below (defined here, so a caller catches them without importing it).
 """
 
 from __future__ import annotations
@@ -29,7 +32,15 @@ else:
         """At run time only a name: the port is the Protocol above, read by type checkers."""
 
 
-__all__ = ["SecretStore", "CachedSecrets"]
+__all__ = ["SecretStore", "CachedSecrets", "SecretKeyError", "SecretDecryptError"]
+
+
+class SecretKeyError(Exception):
+    """The key file of the embedded backend cannot be used (too open a mode, malformed, unreadable)."""
+
+
+class SecretDecryptError(Exception):
+    """A stored value failed authentication: another key, or the value was changed or moved."""
 
 
 class CachedSecrets:
