@@ -240,6 +240,9 @@ def _oidc_wanted(args: argparse.Namespace) -> bool:
 
 def _oidc(args: argparse.Namespace, problems: list[str]) -> Oidc | None:
     """The token request's settings with --oidc / BADGES_OIDC=true, else None (problems appended)."""
+    flag = (_env("BADGES_OIDC") or "").strip().lower()
+    if flag not in ("", "true", "false"):
+        problems.append(f"BADGES_OIDC must be true or false, got {flag!r}")
     if not _oidc_wanted(args):
         if args.audience is not None:
             problems.append("--audience only applies with --oidc")

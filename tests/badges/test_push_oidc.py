@@ -253,9 +253,13 @@ def test_dry_run_redacts_the_token_and_asks_for_none(fake, capsys) -> None:
         (["--oidc", "--signature-version", "2"], "--oidc and --signature-version exclude each other"),
         (["--audience", "x"], "--audience only applies with --oidc"),
         (["--oidc", "--audience", " "], "--audience must not be blank"),
+        (["BADGES_OIDC=yes"], "BADGES_OIDC must be true or false, got 'yes'"),
     ],
 )
-def test_usage_errors_exit_2(fake, capsys, argv, message) -> None:
+def test_usage_errors_exit_2(fake, capsys, monkeypatch, argv, message) -> None:
+    if argv == ["BADGES_OIDC=yes"]:
+        monkeypatch.setenv("BADGES_OIDC", "yes")
+        argv = []
     code, out, err = call(capsys, fake, *argv, "--passed", "1")
     assert (code, out) == (2, "")
     assert err.splitlines()[0].startswith(f"badges push: error: {message}")  # every problem is listed
