@@ -7,11 +7,20 @@ and repo from the GitHub origin remote, the current branch, HEAD; the platform i
 the run id is made from the commit and the time, and the run URL (which the service requires to
 be an absolute URL) is the commit's page on GitHub. Every usage problem is reported at once.
 
-Retries (connection errors, 5xx, 429) resend the same body under a fresh nonce and X-Timestamp:
-the server refuses a reused nonce, and an unchanged body timestamp means an attempt that did get
-through before its response was lost shows up as 409 DUPLICATE_TEST_RESULT, counted as success.
+With `--oidc` (or BADGES_OIDC=true) no secret is read: each attempt first asks GitHub for the
+job's OIDC ID token (GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=AUD with the bearer
+$ACTIONS_ID_TOKEN_REQUEST_TOKEN, which a job gets with `permissions: id-token: write`) and sends it
+as `Authorization: Bearer`. The body and the path are the same as with HMAC.
 
-Exit codes: 0 recorded, 1 the service refused or could not be reached, 2 usage or report problem.
+Retries (connection errors, 5xx, 429) resend the same body under a fresh nonce and X-Timestamp, or
+with OIDC under a freshly requested token (the server takes each token once, by its `jti`): the
+server refuses a reused nonce, and an unchanged body timestamp means an attempt that did get
+through before its response was lost shows up as 409 DUPLICATE_TEST_RESULT, counted as success.
+The token request shares the attempt: a network error, 5xx or 429 from GitHub is retried like one
+from the service, any other refusal ends the run.
+
+Exit codes: 0 recorded, 1 the service (or GitHub's token endpoint) refused or could not be reached,
+2 usage or report problem (with --oidc: the ACTIONS_ID_TOKEN_* variables are missing).
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
 from typing import IO, Any, Sequence
 
@@ -38,6 +47,13 @@ from lambdasmith.kit.ids import uuid4
 RETRY_DELAYS: tuple[float, ...] = (1.0, 3.0)  # before the 2nd and 3rd attempt; len = retries
 MAX_RETRY_AFTER = 30.0  # the server's timestamp window is 5 min; never wait out most of it
 USER_AGENT = "lambdasmith-badges-push"
+DEFAULT_AUDIENCE = "lambdasmith-badges"
+TOKEN_URL_ENV = "ACTIONS_ID_TOKEN_REQUEST_URL"
+TOKEN_REQUEST_ENV = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+ID_TOKEN_PERMISSION = (
+    f"--oidc needs {TOKEN_URL_ENV} and {TOKEN_REQUEST_ENV}, which GitHub Actions sets only when the job "
+    "has `permissions: id-token: write`"
+)
 _NETWORK_ERRORS = (urllib.error.URLError, OSError, http.client.HTTPException)
 
 
@@ -73,12 +89,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--passed", type=_count, metavar="N", help="explicit count instead of reports")
     parser.add_argument("--failed", type=_count, metavar="N", help="explicit count instead of reports")
     parser.add_argument("--skipped", type=_count, metavar="N", help="explicit count instead of reports")
-    parser.add_argument("--signature-version", type=int, choices=(1, 2), default=1,
+    parser.add_argument("--signature-version", type=int, choices=(1, 2), default=None,
                         help="1 = BadgeSmith (body only, the default); 2 = also binds method, path, "
                              "timestamp and nonce")
+    parser.add_argument("--oidc", action="store_true",
+                        help="authenticate with the job's GitHub Actions OIDC token instead of a secret; the "
+                             "job needs `permissions: id-token: write` [env BADGES_OIDC=true]")
+    parser.add_argument("--audience",
+                        help=f"audience of the OIDC token, with --oidc [env BADGES_OIDC_AUDIENCE; default "
+                             f"{DEFAULT_AUDIENCE}]")
     parser.add_argument("--timeout", type=_seconds, default=30.0, help="seconds per attempt (default 30)")
     parser.add_argument("--dry-run", action="store_true",
-                        help="print the request (signature redacted) and send nothing")
+                        help="print the request (signature or token redacted) and send nothing")
+
+
+@dataclass(frozen=True, slots=True)
+class Oidc:
+    """Where and how to ask GitHub for the job's ID token; a new one for every attempt."""
+
+    token_url: str  # ACTIONS_ID_TOKEN_REQUEST_URL with &audience= appended
+    audience: str
+    request_token: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +119,12 @@ class Plan:
     url: str
     path: str  # the request-target path as sent, which signature v2 covers
     badge_url: str
-    secret: str
+    secret: str = field(repr=False)  # empty with OIDC
     version: int
     body: bytes
     counts: Counts
     timeout: float
+    oidc: Oidc | None = None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -133,8 +165,9 @@ def _plan(args: argparse.Namespace) -> Plan:
         problems.append("missing --url (or BADGES_URL): the badges service's base URL")
     elif split.scheme not in ("http", "https") or not split.netloc or split.query or split.fragment:
         problems.append(f"--url must be an http(s) base URL, got {base!r}")
-    secret = _pick(args.secret, "BADGES_SECRET")
-    if not secret:
+    oidc = _oidc(args, problems)
+    secret = "" if oidc else _pick(args.secret, "BADGES_SECRET")
+    if not oidc and not secret and not _oidc_wanted(args):
         problems.append("missing secret: set BADGES_SECRET (or pass --secret)")
 
     in_ci = _env("GITHUB_ACTIONS") == "true"
@@ -172,7 +205,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         problems.append(str(e))
     if problems:
         raise UsageError("\n".join(problems))
-    assert base and secret and owner and repo and branch and platform and commit and run_id and url_html and run_url
+    assert base and (secret or oidc) and owner and repo and branch and platform and commit and run_id and url_html and run_url
     payload = {
         "platform": platform,
         "passed": counts.passed,
@@ -192,12 +225,54 @@ def _plan(args: argparse.Namespace) -> Plan:
         url=f"{root}/tests/results/{segments}",
         path=f"{prefix}/tests/results/{segments}",
         badge_url=f"{root}/badges/tests/{segments}",
-        secret=secret,
-        version=args.signature_version,
+        secret=secret or "",
+        version=args.signature_version or 1,
         body=json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
         counts=counts,
         timeout=args.timeout,
+        oidc=oidc,
     )
+
+
+def _oidc_wanted(args: argparse.Namespace) -> bool:
+    return bool(args.oidc) or (_env("BADGES_OIDC") or "").strip().lower() == "true"
+
+
+def _oidc(args: argparse.Namespace, problems: list[str]) -> Oidc | None:
+    """The token request's settings with --oidc / BADGES_OIDC=true, else None (problems appended)."""
+    flag = (_env("BADGES_OIDC") or "").strip().lower()
+    if flag not in ("", "true", "false"):
+        problems.append(f"BADGES_OIDC must be true or false, got {flag!r}")
+    if not _oidc_wanted(args):
+        if args.audience is not None:
+            problems.append("--audience only applies with --oidc")
+        return None
+    if args.secret is not None:
+        problems.append("--oidc and --secret exclude each other: the OIDC token replaces the secret")
+    if args.signature_version is not None:
+        problems.append("--oidc and --signature-version exclude each other: an OIDC push is not signed")
+    audience = (args.audience if args.audience is not None else _env("BADGES_OIDC_AUDIENCE") or DEFAULT_AUDIENCE)
+    audience = audience.strip()
+    if not audience:
+        problems.append("--audience must not be blank")
+    url, request_token = _env(TOKEN_URL_ENV), _env(TOKEN_REQUEST_ENV)
+    if not (url and request_token):
+        problems.append(ID_TOKEN_PERMISSION)
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append(f"{TOKEN_URL_ENV} must be an absolute http(s) URL")
+        return None
+    if not _header_safe(request_token):
+        problems.append(f"{TOKEN_REQUEST_ENV} is not a usable bearer token (it has spaces or control characters)")
+        return None
+    query = "audience=" + urllib.parse.quote(audience, safe="")
+    token_url = url + ("&" if parts.query else "" if url.endswith("?") else "?") + query
+    return Oidc(token_url=token_url, audience=audience, request_token=request_token)
+
+
+def _header_safe(value: str) -> bool:
+    return bool(value) and value.isprintable() and not any(c.isspace() for c in value)
 
 
 def _counts(args: argparse.Namespace) -> Counts:
@@ -317,8 +392,15 @@ def _seconds(text: str) -> float:
 # ---------------------------------------------------------------------------- sending
 
 
-def _headers(plan: Plan, redact: bool = False) -> dict[str, str]:
-    """Fresh per attempt: the nonce is single-use and the timestamp must be recent."""
+def _headers(plan: Plan, redact: bool = False, token: str = "") -> dict[str, str]:
+    """Fresh per attempt: the nonce (or the OIDC token) is single-use and the timestamp must be recent."""
+    if plan.oidc is not None:
+        return {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+            "Authorization": f"Bearer {'<redacted>' if redact else token}",
+        }
     timestamp, nonce = utc_iso_ms(), uuid4()
     if redact:
         signature = "sha256=<redacted>"
@@ -349,42 +431,105 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    """An attempt that failed in a way worth another try (network error, 5xx, 429)."""
+
+    problem: str
+    retry_after: float | None = None
+
+
+_OIDC_HINTS = {
+    401: " (the service did not accept the job's OIDC token: is the org registered with "
+         "`lambdasmith badges register-org ORG --type oidc`, and does --audience match the service's?)",
+    403: " (the token's claims name the job's own repository and ref: --owner, --repo and --branch must "
+         "match them)",
+}
+
+
 def _send(plan: Plan) -> int:
     opener = urllib.request.build_opener(_NoRedirect)
     attempts = len(RETRY_DELAYS) + 1
-    problem = ""
+    outcome: int | _Retry = _Retry("")
     for attempt in range(attempts):
-        request = urllib.request.Request(plan.url, data=plan.body, headers=_headers(plan), method="POST")
-        retry_after: float | None = None
-        location: str | None = None
-        try:
-            with opener.open(request, timeout=plan.timeout) as response:
-                status, data = response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            with exc:
-                status, data, retry_after = exc.code, _read_quietly(exc), _retry_after(exc.headers)
-                location = exc.headers.get("Location") if exc.headers is not None else None
-        except _NETWORK_ERRORS as exc:
-            status, data = 0, b""
-            reason = getattr(exc, "reason", None) or exc
-            problem = f"cannot reach {plan.url}: {reason}"
-        if status == 201:
-            return _succeeded(plan, data)
-        if status == 409 and attempt > 0 and "DUPLICATE_TEST_RESULT" in _error_codes(data):
-            print(f"already recorded by an earlier attempt; badge: {plan.badge_url}")
-            return 0
-        if status:
-            problem = _describe(status, data)
-            if 300 <= status < 400 and location:
-                problem += f" (redirect to {location}; put the final URL in --url)"
-        if status and not (status == 429 or status >= 500):
-            return _fail(problem, 1)
-        if attempt + 1 < attempts:
-            delay = min(retry_after if retry_after is not None else RETRY_DELAYS[attempt], MAX_RETRY_AFTER)
-            print(f"badges push: attempt {attempt + 1} failed ({problem}); retrying in {delay:g}s",
+        if isinstance(outcome, _Retry) and attempt:
+            delay = outcome.retry_after if outcome.retry_after is not None else RETRY_DELAYS[attempt - 1]
+            delay = min(delay, MAX_RETRY_AFTER)
+            print(f"badges push: attempt {attempt} failed ({outcome.problem}); retrying in {delay:g}s",
                   file=sys.stderr)
             time.sleep(delay)
-    return _fail(f"{problem} (gave up after {attempts} attempts)", 1)
+        outcome = _attempt(plan, opener, attempt)
+        if isinstance(outcome, int):
+            return outcome
+    assert isinstance(outcome, _Retry)
+    return _fail(f"{outcome.problem} (gave up after {attempts} attempts)", 1)
+
+
+def _attempt(plan: Plan, opener: urllib.request.OpenerDirector, attempt: int) -> int | _Retry:
+    """One POST (with OIDC: preceded by a token request of its own); an exit code, or why to retry."""
+    token = ""
+    if plan.oidc is not None:
+        got = _id_token(plan.oidc, opener, plan.timeout)
+        if not isinstance(got, str):
+            return got
+        token = got
+    request = urllib.request.Request(plan.url, data=plan.body, headers=_headers(plan, token=token), method="POST")
+    retry_after: float | None = None
+    location: str | None = None
+    try:
+        with opener.open(request, timeout=plan.timeout) as response:
+            status, data = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            status, data, retry_after = exc.code, _read_quietly(exc), _retry_after(exc.headers)
+            location = exc.headers.get("Location") if exc.headers is not None else None
+    except _NETWORK_ERRORS as exc:
+        reason = getattr(exc, "reason", None) or exc
+        return _Retry(_redact(f"cannot reach {plan.url}: {reason}", token))
+    if status == 201:
+        return _succeeded(plan, data)
+    if status == 409 and attempt > 0 and "DUPLICATE_TEST_RESULT" in _error_codes(data):
+        print(f"already recorded by an earlier attempt; badge: {plan.badge_url}")
+        return 0
+    problem = _redact(_describe(status, data), token)
+    if 300 <= status < 400 and location:
+        problem += f" (redirect to {location}; put the final URL in --url)"
+    if plan.oidc is not None:
+        problem += _OIDC_HINTS.get(status, "")
+    if status == 429 or status >= 500:
+        return _Retry(problem, retry_after)
+    return _fail(problem, 1)
+
+
+def _id_token(oidc: Oidc, opener: urllib.request.OpenerDirector, timeout: float) -> str | int | _Retry:
+    """A new ID token from GitHub's endpoint, as @actions/core's getIDToken asks for one."""
+    headers = {"Authorization": f"Bearer {oidc.request_token}", "Accept": "application/json",
+               "User-Agent": USER_AGENT}  # fmt: skip
+    request = urllib.request.Request(oidc.token_url, headers=headers, method="GET")
+    what = "cannot get the job's OIDC token from GitHub"
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            status, data = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            status, data, retry_after = exc.code, _read_quietly(exc), _retry_after(exc.headers)
+        problem = _redact(f"{what}: {_describe(status, data)}", oidc.request_token)
+        if status == 429 or status >= 500:
+            return _Retry(problem, retry_after)
+        return _fail(problem, 1)
+    except _NETWORK_ERRORS as exc:
+        reason = getattr(exc, "reason", None) or exc
+        host = urllib.parse.urlsplit(oidc.token_url).netloc
+        return _Retry(_redact(f"{what}: cannot reach {host}: {reason}", oidc.request_token))
+    value = _json(data).get("value")
+    if status != 200 or not isinstance(value, str) or not _header_safe(value):
+        return _fail(f'{what}: HTTP {status} without a token (expected {{"value": "<jwt>"}})', 1)
+    return value
+
+
+def _redact(text: str, token: str) -> str:
+    """A message quoting a server's answer never carries a token on to the log."""
+    return text.replace(token, "<redacted>") if token else text
 
 
 def _succeeded(plan: Plan, data: bytes) -> int:

@@ -8,12 +8,15 @@ PyYAML is not a project dependency: the checks read the raw text, which is what 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
 
 ACTION = Path(__file__).resolve().parents[2] / ".github" / "actions" / "badges-push" / "action.yml"
-INPUTS = {"url", "secret", "junit", "trx", "platform", "branch", "signature-version"}
+INPUTS = {"url", "secret", "oidc", "audience", "junit", "trx", "platform", "branch", "signature-version"}
 
 _RUN_KEY = re.compile(r"^(?P<lead>\s*(?:-\s+)?)run:(?P<rest>.*)$")
 
@@ -99,3 +102,58 @@ def test_the_secret_is_handed_over_in_the_environment_never_as_an_argument(actio
     assert re.search(r"^\s+BADGES_SECRET: \$\{\{ inputs\.secret \}\}$", action, re.M)
     scripts = "\n".join(script for _, script in run_blocks(action))
     assert "--secret" not in scripts and "BADGES_SECRET" not in scripts
+
+
+def input_block(text: str, name: str) -> str:
+    """The lines of one input's mapping, as text (its description, required, default)."""
+    section = re.search(rf"^  {re.escape(name)}:\n((?:    .*\n)*)", text, re.M)
+    assert section, f"no input {name}"
+    return section.group(1)
+
+
+def test_with_oidc_no_secret_is_required(action: str) -> None:
+    assert re.search(r"^    required: false$", input_block(action, "secret"), re.M)
+    assert re.search(r"^    default: 'false'$", input_block(action, "oidc"), re.M)
+    assert re.search(r"^    default: lambdasmith-badges$", input_block(action, "audience"), re.M)
+    for name in ("oidc", "audience"):
+        env = name.upper()
+        assert re.search(rf"^\s+INPUT_{env}: \$\{{\{{ inputs\.{name} \}}\}}$", action, re.M), name
+
+
+def push_script(action: str) -> str:
+    _, script = run_blocks(action)[-1]
+    first, _, rest = script.partition("\n")
+    assert first.strip() == "|"
+    return textwrap.dedent(rest)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+@pytest.mark.parametrize(
+    "oidc, expected",
+    [
+        ("true", ["--oidc", "--audience", "aud ience", "--junit", "r/*.xml"]),
+        ("false", ["--signature-version", "2", "--junit", "r/*.xml"]),
+        ("", ["--signature-version", "2", "--junit", "r/*.xml"]),
+    ],
+)
+def test_the_push_step_passes_oidc_and_audience_as_flags(action: str, tmp_path: Path, oidc: str,
+                                                         expected: list[str]) -> None:
+    """The real script, run by bash against a stand-in `lambdasmith` that prints its arguments."""
+    fake = tmp_path / "lambdasmith"
+    fake.write_text("#!/bin/sh\nshift 2\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n")
+    fake.chmod(0o755)
+    env = {
+        "PATH": "/usr/bin:/bin", "BADGES_BIN": str(tmp_path), "INPUT_OIDC": oidc, "INPUT_AUDIENCE": "aud ience",
+        "INPUT_SIGNATURE_VERSION": "2", "INPUT_JUNIT": "r/*.xml\n", "INPUT_TRX": "", "INPUT_PLATFORM": "",
+        "INPUT_BRANCH": "",
+    }
+    result = subprocess.run(["bash", "-c", push_script(action)], env=env, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == expected
+    if oidc != "true":
+        return
+    env["INPUT_OIDC"] = "yes"
+    result = subprocess.run(["bash", "-c", push_script(action)], env=env, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 1 and "oidc input must be true or false" in result.stdout
