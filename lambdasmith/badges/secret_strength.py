@@ -41,5 +41,9 @@ def weakness(secret: str) -> str | None:
 
 
 def new_secret() -> str:
-    """256 random bits, URL-safe base64 (43 characters): strong by the rule above."""
-    return secrets.token_urlsafe(32)
+    """256 random bits, URL-safe base64 (43 characters): strong by the rule above. Never starting
+    with `-`, which a command line (`--secret -abc…`, argparse) would take for an option."""
+    while True:
+        secret = secrets.token_urlsafe(32)
+        if not secret.startswith("-"):
+            return secret

@@ -27,6 +27,17 @@ def test_new_secret_is_strong_and_fresh_each_time(env):
     assert a != b and len(a) >= 43 and a.replace("-", "").replace("_", "").isalnum()
 
 
+def test_new_secrets_never_look_like_an_option(monkeypatch):
+    # a secret starting with "-" broke `register-org --secret "$SECRET"` (argparse read an option)
+    import secrets
+
+    from lambdasmith.badges import secret_strength
+
+    draws = iter(["-starts-with-a-dash-" + "x" * 23, "fine-" + "y" * 38])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(draws))
+    assert secret_strength.new_secret() == "fine-" + "y" * 38
+
+
 @pytest.mark.parametrize("secret, why", [
     ("abc", "the secret has 3 characters"),
     ("a" * 40, "the secret has about 0 bits of entropy"),

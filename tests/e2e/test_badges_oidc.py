@@ -194,3 +194,30 @@ def test_two_active_keys_then_the_old_one_retired(hmac_server):
     assert signed(base, own, repo="private").status == 201
     assert signed(base, new, repo="private").status == 401
     assert signed(base, new, repo="web").status == 201 and signed(base, own, repo="web").status == 401
+
+
+def test_badges_push_oidc_posts_to_the_real_server(server, issuer):
+    """The CI client end to end: it asks the fake GitHub for the job's token, the server verifies it."""
+    import os
+    import subprocess
+    import sys
+
+    branch = fresh_branch()
+    issuer_env = issuer.actions_env()
+    env = {**os.environ, **issuer_env, "BADGES_URL": server.urls["badges"], "GITHUB_REPOSITORY": "Acme/Web",
+           "GITHUB_REF_NAME": branch, "RUNNER_OS": "Linux", "GITHUB_SHA": "0123456789abcdef", "GITHUB_RUN_ID": "9",
+           "GITHUB_SERVER_URL": "https://github.com", "GITHUB_ACTIONS": "true"}  # fmt: skip
+    env.pop("BADGES_SECRET", None)
+    # the fake issuer mints tokens for main by default: point its ref at this job's branch
+    original = issuer.claims
+    issuer.claims = lambda audience=None: {**original(audience), "ref": f"refs/heads/{branch}"}
+    try:
+        r = subprocess.run([sys.executable, "-m", "lambdasmith", "badges", "push", "--oidc",
+                            "--passed", "5", "--failed", "0", "--skipped", "1"],
+                           capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    finally:
+        issuer.claims = original
+    assert r.returncode == 0, r.stderr
+    assert issuer.token_requests >= 1
+    badge = http("GET", server.urls["badges"] + f"/badges/tests/linux/acme/web/{branch}").json()
+    assert badge["message"] == "5 passed"
