@@ -26,12 +26,18 @@ def issuer():
 
 
 @pytest.fixture(scope="module")
-def server(issuer, tmp_path_factory):
+def backend_env() -> dict[str, str]:
+    """The backends' variables: none here (SQLite); test_badges_oidc_aws.py points them at AWS."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server(issuer, backend_env, tmp_path_factory):
     data = str(tmp_path_factory.mktemp("oidc-data"))
     for args in (["acme", "--type", "oidc"], ["strict", "--type", "oidc", "--repos", "app", "--branches", "main,release/*"]):
-        r = lambdasmith("badges", "register-org", *args, data_dir=data)
+        r = lambdasmith("badges", "register-org", *args, data_dir=data, env=backend_env)
         assert r.returncode == 0, r.stderr
-    served = Served(data, ["badges"], {"BADGES_OIDC_ISSUER": issuer.issuer}).start()
+    served = Served(data, ["badges"], {**backend_env, "BADGES_OIDC_ISSUER": issuer.issuer}).start()
     yield served
     served.stop()
 
@@ -160,10 +166,10 @@ def test_the_scheme_is_case_insensitive_and_hmac_headers_are_not_needed(server, 
 
 
 @pytest.fixture(scope="module")
-def hmac_server(tmp_path_factory):
+def hmac_server(backend_env, tmp_path_factory):
     data = str(tmp_path_factory.mktemp("rotation-data"))
-    served = Served(data, ["badges"]).start()
-    yield served, data
+    served = Served(data, ["badges"], backend_env).start()
+    yield served, data, backend_env
     served.stop()
 
 
@@ -177,20 +183,20 @@ def signed(base, secret, owner="rot", repo="web"):
 
 
 def test_two_active_keys_then_the_old_one_retired(hmac_server):
-    served, data = hmac_server
+    served, data, env = hmac_server
     base = served.urls["badges"]
     old, new, own = ("old-key-" + uuid.uuid4().hex * 2, "new-key-" + uuid.uuid4().hex * 2, "repo-key-" + uuid.uuid4().hex * 2)
     reg = ("badges", "register-org", "rot", "--type", "testdata")
-    assert lambdasmith(*reg, "--secret", old, data_dir=data).returncode == 0
+    assert lambdasmith(*reg, "--secret", old, data_dir=data, env=env).returncode == 0
     assert signed(base, old).status == 201 and signed(base, new).status == 401
-    assert lambdasmith(*reg, "--add-secret", "--secret", new, data_dir=data).returncode == 0
+    assert lambdasmith(*reg, "--add-secret", "--secret", new, data_dir=data, env=env).returncode == 0
     assert signed(base, old).status == 201 and signed(base, new).status == 201  # CI can switch now
-    assert lambdasmith(*reg, "--retire-secret", data_dir=data).returncode == 0
+    assert lambdasmith(*reg, "--retire-secret", data_dir=data, env=env).returncode == 0
     refused = signed(base, old)
     assert refused.status == 401 and json.loads(refused.body)["error_details"][0]["error_code"] == "INVALID_SIGNATURE"
     assert signed(base, new).status == 201
     # a repository's own key overrides the org's for that repository only
-    assert lambdasmith(*reg, "--repo", "private", "--secret", own, data_dir=data).returncode == 0
+    assert lambdasmith(*reg, "--repo", "private", "--secret", own, data_dir=data, env=env).returncode == 0
     assert signed(base, own, repo="private").status == 201
     assert signed(base, new, repo="private").status == 401
     assert signed(base, new, repo="web").status == 201 and signed(base, own, repo="web").status == 401

@@ -1,0 +1,32 @@
+"""OIDC ingestion and key rotation on the AWS backends: the same tests as test_badges_oidc.py,
+against `lambdasmith serve` on DynamoDB (DynamoDB Local) and Secrets Manager (moto's server)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.e2e.test_badges_e2e import lambdasmith
+from tests.e2e.test_badges_oidc import (  # noqa: F401  (collected here, on the AWS backends)
+    hmac_server,
+    issuer,
+    server,
+    test_a_replayed_token_is_refused,
+    test_a_valid_token_posts_and_the_badge_shows_it,
+    test_the_orgs_repository_and_branch_lists_apply,
+    test_two_active_keys_then_the_old_one_retired,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def backend_env(aws_backend_env, tmp_path_factory):
+    run = uuid.uuid4().hex[:8]
+    env = {**aws_backend_env, "LAMBDASMITH_TABLE_BACKEND": "dynamodb", "LAMBDASMITH_SECRET_BACKEND": "secretsmanager",
+           "BADGES_RESULTS_TABLE": f"results-{run}", "BADGES_NONCES_TABLE": f"nonces-{run}",
+           "BADGES_ORGS_TABLE": f"orgs-{run}"}  # fmt: skip
+    r = lambdasmith("badges", "create-tables", data_dir=str(tmp_path_factory.mktemp("unused")), env=env)
+    assert r.returncode == 0, r.stderr
+    return env
