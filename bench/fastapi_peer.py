@@ -42,7 +42,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from lambdasmith.badges import shields, upstream, versions
-from lambdasmith.badges.app import BADGE_CACHE, STALE_CACHE, USER_AGENT
+from lambdasmith.badges.app import BADGE_CACHE, STALE_CACHE, TEST_CACHE, USER_AGENT
 from lambdasmith.badges.config import BadgesConfig
 from lambdasmith.badges.store import Repo
 from lambdasmith.badges.wiring import open_store as open_badge_store
@@ -153,8 +153,8 @@ def test_badge(platform: str, owner: str, repo: str, branch: str, request: Reque
     latest = badge_store.latest(where)
     if latest is None:
         raise HTTPException(404, f"No test results for {where.display}")
-    badge = shields.test_badge(latest["passed"], latest["failed"])
-    return badge_response(request, badge, BADGE_CACHE, latest.get("ReceivedAt"))
+    badge = shields.test_badge(latest["passed"], latest["failed"], latest.get("skipped", 0))
+    return badge_response(request, badge, TEST_CACHE, latest.get("ReceivedAt"))
 
 
 # ---------------------------------------------------------------------- wardrobe

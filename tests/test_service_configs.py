@@ -22,6 +22,8 @@ VARIABLES = {
         "LAMBDASMITH_SECRET_BACKEND": "secret_backend", "BADGES_RESULTS_TABLE": "results_table",
         "BADGES_NONCES_TABLE": "nonces_table", "BADGES_ORGS_TABLE": "orgs_table", "NUGET_BASE_URL": "nuget_base_url",
         "GITHUB_API_URL": "github_api_url", "BADGES_UPSTREAM_CACHE_TTL": "upstream_cache_ttl_s",
+        "BADGES_PUBLIC_URL": "public_url", "BADGES_OIDC_ISSUER": "oidc_issuer", "BADGES_OIDC_AUDIENCE": "oidc_audience",
+        "BADGES_OIDC_REFETCH_INTERVAL": "oidc_refetch_s",
     },
     WardrobeConfig: {
         "LAMBDASMITH_DATA_DIR": "data_dir", "LAMBDASMITH_TABLE_BACKEND": "table_backend",

@@ -3,10 +3,9 @@ against `lambdasmith serve` on DynamoDB (DynamoDB Local) and Secrets Manager (mo
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
+from tests.e2e.test_badges_aws_e2e import badges_env  # noqa: F401  (the AWS backends' variables)
 from tests.e2e.test_badges_e2e import lambdasmith
 from tests.e2e.test_badges_oidc import (  # noqa: F401  (collected here, on the AWS backends)
     hmac_server,
@@ -22,11 +21,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def backend_env(aws_backend_env, tmp_path_factory):
-    run = uuid.uuid4().hex[:8]
-    env = {**aws_backend_env, "LAMBDASMITH_TABLE_BACKEND": "dynamodb", "LAMBDASMITH_SECRET_BACKEND": "secretsmanager",
-           "BADGES_RESULTS_TABLE": f"results-{run}", "BADGES_NONCES_TABLE": f"nonces-{run}",
-           "BADGES_ORGS_TABLE": f"orgs-{run}"}  # fmt: skip
-    r = lambdasmith("badges", "create-tables", data_dir=str(tmp_path_factory.mktemp("unused")), env=env)
+def backend_env(badges_env, tmp_path_factory):
+    r = lambdasmith("badges", "create-tables", data_dir=str(tmp_path_factory.mktemp("unused")), env=badges_env)
     assert r.returncode == 0, r.stderr
-    return env
+    return badges_env
