@@ -45,7 +45,9 @@ DEFAULTS = {
         "nuget_base_url": "https://api.nuget.org", "github_api_url": "https://api.github.com",
         "max_body_bytes": 64 * 1024, "timestamp_max_age_s": 5 * 60, "timestamp_max_skew_s": 60,
         "nonce_ttl_s": 45 * 60, "result_ttl_s": 730 * 24 * 3600, "upstream_cache_ttl_s": 900.0,
-        "upstream_timeout_s": 10.0, "secret_cache_ttl_s": 60.0,
+        "upstream_timeout_s": 10.0, "secret_cache_ttl_s": 60.0, "public_url": "",
+        "oidc_issuer": "https://token.actions.githubusercontent.com", "oidc_audience": "lambdasmith-badges",
+        "oidc_refetch_s": 60.0,
     },
     WardrobeConfig: {
         "data_dir": ".lambdasmith", "table_backend": "sqlite", "secret_backend": "sqlite", "queue_backend": "sqlite",
