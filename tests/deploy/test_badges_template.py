@@ -276,18 +276,39 @@ def test_the_built_code_works_with_the_templates_tables_and_environment(
     signed = {"content-type": "application/json", "x-signature": sign_v1(key, body.encode()),
               "x-timestamp": now, "x-nonce": "n-" + run}
     where = f"/github/{org}/repo/main"
-    r = probe(built[0] / "badges", [
-        ("post", event("POST", "/tests/results" + where, headers=signed, body=body)),
-        ("replay", event("POST", "/tests/results" + where, headers=signed, body=body)),
-        ("badge", event("GET", "/badges/tests" + where)),
-    ], env)["responses"]
+    # OIDC ingestion from the zip too: the token verifier ships and reaches a (fake) issuer.
+    from tests.support.fake_oidc import FakeIssuer
+
+    ddb.put_item(TableName=names["OrgSecretsTable"], Item={
+        "PK": {"S": f"ORG#{org}"}, "SK": {"S": "CONST#GITHUB#oidc"}, "Org": {"S": org}, "Type": {"S": "oidc"},
+        "Repos": {"L": []}, "Branches": {"L": []}})
+    oidc_body = body.replace('"run_id": "1"', '"run_id": "2"').replace(now, now[:-1] + ".5Z")
+    with FakeIssuer(repository=f"{org}/repo") as issuer:
+        env["BADGES_OIDC_ISSUER"] = issuer.issuer
+        bearer = {"content-type": "application/json", "authorization": "Bearer " + issuer.mint()}
+        r = probe(built[0] / "badges", [
+            ("post", event("POST", "/tests/results" + where, headers=signed, body=body)),
+            ("replay", event("POST", "/tests/results" + where, headers=signed, body=body)),
+            ("badge", event("GET", "/badges/tests" + where)),
+            ("oidc", event("POST", "/tests/results" + where, headers=bearer, body=oidc_body)),
+            ("builder", event("GET", "/")),
+            ("dashboard", event("GET", f"/dashboard/{org}/repo")),
+            ("css", event("GET", "/assets/site.css")),
+            ("trend", event("GET", "/badges/tests" + where + "/trend.svg")),
+        ], env)["responses"]
     assert r["post"]["status"] == 201, r["post"]
     assert r["replay"]["status"] == 400 and "NONCE_ALREADY_USED" in r["replay"]["body"]
     assert r["badge"]["status"] == 200 and json.loads(r["badge"]["body"])["message"] == "3 passed"
+    assert r["oidc"]["status"] == 201, r["oidc"]
+    assert r["builder"]["status"] == 200 and f"/dashboard/{org}/repo" in r["builder"]["body"]
+    assert r["dashboard"]["status"] == 200 and '<svg class="chart"' in r["dashboard"]["body"]
+    assert r["css"]["status"] == 200 and "font" in r["css"]["body"]
+    assert r["trend"]["status"] == 200 and "<polyline" in r["trend"]["body"]
     # ...and it was DynamoDB that kept them, not a local file.
     keys = sorted((item["PK"]["S"], item["SK"]["S"].split("#")[0]) for item in ddb.scan(TableName=names["ResultsTable"])["Items"])
     # the result and the dashboards' two index items
-    assert keys == [("REPOS", org), (f"TEST#{org}#repo", "BRANCH"), (f"TEST#{org}#repo", "RESULT")]
+    assert keys == [("REPOS", org), (f"TEST#{org}#repo", "BRANCH"), (f"TEST#{org}#repo", "RESULT"),
+                    (f"TEST#{org}#repo", "RESULT")]
     assert ddb.scan(TableName=names["NoncesTable"])["Items"][0]["SK"] == {"S": "n-" + run}
 
 
