@@ -151,8 +151,11 @@ def test_test_badges_and_github_fields(server, watched):
 
 
 @pytest.mark.parametrize("query", [
-    {"package": "Newtonsoft.Json", "version": "[1.0, 2.0)", "label": "a & b", "color": "#e05d44"},
-    {"kind": "tests", "platform": "linux", "owner": "acme", "repo": "web", "branch": "feature/x!*'()", "style": "plastic"},
+    {"package": "Newtonsoft.Json", "version": "[1.0, 2.0)", "label": "a & b", "color": "#e05d44", "logo": "dotnet"},
+    {"kind": "tests", "platform": "linux", "owner": "acme", "repo": "web", "branch": "feature/x!*'()", "style": "plastic",
+     "format": "percent"},
+    {"kind": "trend", "platform": "linux", "owner": "acme", "repo": "web", "branch": "main", "logo": "github",
+     "style": "social"},
     {"provider": "github", "org": "my org", "package": "Ünïcode.Pkg", "prerelease": "true", "labelColor": "grey"},
 ])
 def test_script_and_server_build_the_same_snippets(server, watched, query):

@@ -14,7 +14,7 @@
     html: document.getElementById('out-html'),
     shields: document.getElementById('out-shields'),
   };
-  const STYLING = ['style', 'label', 'color', 'labelColor'];
+  const STYLING = ['style', 'label', 'color', 'labelColor', 'logo'];
   const origin = window.location.origin;
   let pending = null;
   let timer = null;
@@ -55,8 +55,9 @@
       parts = ['badges', 'tests'].concat(repo);
       target = origin + '/redirect/test-results/' + repo.map(seg).join('/');
       alt = 'tests ' + repo[1] + '/' + repo[2] + ' ' + repo[3];
+      if (kind === 'tests' && v.format) q.push(['format', v.format]);
     }
-    const style = STYLING.filter((k) => (v[k] || '').trim() && !(k === 'style' && v[k] === 'flat')).map((k) => [k, v[k]]);
+    const style = STYLING.filter((k) => (v[k] || '').trim() && !(k === 'style' && v[k] === 'flat') && !(k === 'logo' && kind === 'trend')).map((k) => [k, v[k]]);
     const path = '/' + parts.map(seg).join('/');
     let image = origin + path + (kind === 'trend' ? '/trend.svg' : '.svg');
     const json = origin + path + (q.length ? '?' + query(q) : '');

@@ -26,7 +26,8 @@ __all__ = ["FIELDS", "badge_urls", "render"]
 
 KINDS = (("package", "Package version"), ("tests", "Test results"), ("trend", "Test trend"))
 PROVIDERS = (("nuget", "NuGet"), ("github", "GitHub Packages"))
-STYLES = ("flat", "flat-square", "plastic", "for-the-badge")
+STYLES = ("flat", "flat-square", "plastic", "for-the-badge", "social")
+FORMATS = (("", "Counts (as BadgeSmith)"), ("percent", "Pass rate"), ("full", "Passed, failed and skipped"))
 # name: (label, placeholder, kinds it belongs to)
 FIELDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "org": ("Organisation (GitHub)", "your-org", ("package",)),
@@ -39,8 +40,9 @@ FIELDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "label": ("Label (optional)", "", ("package", "tests", "trend")),
     "color": ("Color (optional)", "blue or #007ec6", ("package", "tests", "trend")),
     "labelColor": ("Label color (optional)", "#555", ("package", "tests", "trend")),
+    "logo": ("Logo (optional: nuget, github, dotnet…)", "", ("package", "tests")),
 }
-STYLING = ("style", "label", "color", "labelColor")
+STYLING = ("style", "label", "color", "labelColor", "logo")
 
 
 def badge_urls(values: Mapping[str, str], origin: str) -> dict[str, str] | None:
@@ -67,8 +69,9 @@ def badge_urls(values: Mapping[str, str], origin: str) -> dict[str, str] | None:
         parts = ["badges", "tests", *repo]
         target = f"{origin}/redirect/test-results/" + "/".join(segment(v) for v in repo)
         alt = f"tests {repo[1]}/{repo[2]} {repo[3]}"
-        query = {}
-    style = {k: values[k] for k in STYLING if values.get(k, "").strip() and not (k == "style" and values[k] == "flat")}
+        query = {"format": values["format"]} if kind == "tests" and values.get("format") else {}
+    style = {k: values[k] for k in STYLING if values.get(k, "").strip() and not (k == "style" and values[k] == "flat")
+             and not (k == "logo" and kind == "trend")}  # the sparkline has no logo
     path = "/" + "/".join(segment(p) for p in parts)
     image = f"{origin}{path}{'/trend.svg' if kind == 'trend' else '.svg'}"
     json_url = f"{origin}{path}" + (f"?{urlencode(query)}" if query else "")
@@ -116,6 +119,8 @@ def _form(values: Mapping[str, str]) -> str:
     rows.append(f'<div class="field check" data-kinds="package"{" hidden" if kind != "package" else ""}>'
                 f'<input type="checkbox" id="f-prerelease" name="prerelease" value="true"{checked}>'
                 '<label for="f-prerelease">Include prereleases</label></div>')
+    rows.append(f'<div class="field" data-kinds="tests"{" hidden" if kind != "tests" else ""}>'
+                f'{_select("format", "Message", FORMATS, values.get("format", ""))}</div>')
     rows.append(f'<div class="field">{_select("style", "Style", tuple((s, s) for s in STYLES), values.get("style", "flat"))}</div>')
     return ('<form id="builder" method="get" action="/" class="builder">' + "".join(rows)
             + '<div class="field"><button type="submit" class="js-hidden">Show badge</button></div></form>')

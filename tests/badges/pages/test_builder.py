@@ -61,7 +61,11 @@ def test_without_javascript_the_query_fills_the_preview_and_snippets(pages):
      "/badges/packages/github/acme/Acme.Lib.svg?label=acme+lib", "https://github.com/orgs/acme/packages"),
     ({"kind": "tests", "platform": "linux", "owner": "acme", "repo": "app", "branch": "feature/x"},
      "/badges/tests/linux/acme/app/feature%2Fx.svg", f"{ORIGIN}/redirect/test-results/linux/acme/app/feature%2Fx"),
-    ({"kind": "trend", "platform": "linux", "owner": "acme", "repo": "app", "branch": "main", "color": "#f00"},
+    ({"kind": "tests", "platform": "linux", "owner": "acme", "repo": "app", "branch": "main", "format": "percent",
+      "logo": "github"}, "/badges/tests/linux/acme/app/main.svg?format=percent&logo=github",
+     f"{ORIGIN}/redirect/test-results/linux/acme/app/main"),
+    ({"kind": "trend", "platform": "linux", "owner": "acme", "repo": "app", "branch": "main", "color": "#f00",
+      "logo": "github", "format": "percent"},
      "/badges/tests/linux/acme/app/main/trend.svg?color=%23f00", f"{ORIGIN}/redirect/test-results/linux/acme/app/main"),
 ])
 def test_badge_urls(values, image, target):
