@@ -227,3 +227,24 @@ def test_badges_push_oidc_posts_to_the_real_server(server, issuer):
     assert issuer.token_requests >= 1
     badge = http("GET", server.urls["badges"] + f"/badges/tests/linux/acme/web/{branch}").json()
     assert badge["message"] == "5 passed"
+
+
+def test_orgs_list_shows_key_ids_and_oidc_rules_on_this_backend(hmac_server):
+    """`orgs list` reads the org table its backend's way (SQL here, a paginated Scan on DynamoDB)."""
+    from lambdasmith.badges.store import key_id
+
+    _served, data, env = hmac_server
+    org, first, second = "lister" + uuid.uuid4().hex[:6], "first-" + uuid.uuid4().hex * 2, "second-" + uuid.uuid4().hex * 2
+    reg = ("badges", "register-org", org, "--type", "testdata")
+    assert lambdasmith(*reg, "--secret", first, data_dir=data, env=env).returncode == 0
+    assert lambdasmith(*reg, "--add-secret", "--secret", second, data_dir=data, env=env).returncode == 0
+    assert lambdasmith("badges", "register-org", org, "--type", "oidc", "--branches", "main",
+                       data_dir=data, env=env).returncode == 0  # fmt: skip
+    listed = lambdasmith("badges", "orgs", "list", data_dir=data, env=env)
+    assert listed.returncode == 0 and first not in listed.stdout and second not in listed.stdout
+    rows = [line for line in listed.stdout.splitlines() if line.startswith(org + " ")]
+    assert len(rows) == 2
+    assert rows[0].split()[1] == "oidc" and rows[0].endswith("repositories=any branches=main")
+    assert rows[1].split()[1] == "testdata" and f"[{key_id(second)}], badges/{org}/testdata [{key_id(first)}]" in rows[1]
+    removed = lambdasmith("badges", "orgs", "remove", org, data_dir=data, env=env)
+    assert removed.returncode == 0 and removed.stdout.splitlines() == [f"{org} testdata: removed", f"{org} oidc: removed"]
