@@ -206,6 +206,9 @@ def serve(systems: list[str], host: str, base_port: int, data_dir: str) -> int:
             print("lambdasmith serve — data in " + os.environ["LAMBDASMITH_DATA_DIR"], flush=True)
             for name in systems:
                 print(f"  {name:<10} {_url(host, ports[name])}", flush=True)
+            if "badges" in systems:
+                badges = _url(host, ports["badges"])
+                print(f"  (the badge builder: {badges}/ ; a repository's results: {badges}/dashboard/OWNER/REPO)", flush=True)
             if "wardrobe" in systems:
                 print("  (a wardrobe token: lambdasmith wardrobe token USER)", flush=True)
             if "shell" in systems:
