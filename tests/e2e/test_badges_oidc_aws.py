@@ -13,8 +13,8 @@ from tests.e2e.test_badges_oidc import (  # noqa: F401  (collected here, on the 
     server,
     test_a_replayed_token_is_refused,
     test_a_valid_token_posts_and_the_badge_shows_it,
-    test_the_orgs_repository_and_branch_lists_apply,
     test_orgs_list_shows_key_ids_and_oidc_rules_on_this_backend,
+    test_the_orgs_repository_and_branch_lists_apply,
     test_two_active_keys_then_the_old_one_retired,
 )
 
