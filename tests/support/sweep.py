@@ -54,7 +54,9 @@ def _jwt(header: object, payload: object) -> str:
 
 AUTHS = ["Bearer garbage", "Bearer " + "a" * 10000, "Bearer a.b.c", "Basic Zm9vOmJhcg==", "Bearer",
          "Bearer " + _jwt({"alg": "none", "typ": "JWT"}, {"sub": "u"}), "Bearer " + _jwt(DEEP, {"sub": "u"}),
-         "Bearer " + _jwt({"alg": "HS256"}, DEEP_OBJ), "Bearer " + _jwt({"alg": "HS256"}, {"sub": "u", "exp": HUGE_DIGITS})]  # fmt: skip
+         "Bearer " + _jwt({"alg": "HS256"}, DEEP_OBJ), "Bearer " + _jwt({"alg": "HS256"}, {"sub": "u", "exp": HUGE_DIGITS}),
+         "Bearer " + _jwt({"alg": "RS256", "kid": "k" * 5000}, {"sub": "u"}), "Bearer " + _jwt({"alg": "RS256", "kid": DEEP_OBJ}, {}),
+         "Bearer " + _jwt({"alg": "RS256", "kid": "no-such-key"}, DEEP_OBJ), "bEaReR \x1b[31m"]  # fmt: skip
 HEADERS: list[dict[str, str]] = [
     *({"X-Timestamp": t, "X-Signature": "sha256=" + "0" * 64, "X-Nonce": "n" * 32} for t in EDGE_TIMESTAMPS),
     {"X-Signature": "x" * 10000}, {"X-Signature-Version": HUGE_DIGITS}, {"X-Nonce": "\x7f" * 10},
@@ -71,7 +73,8 @@ def routes(badges: str, wardrobe: str, invoke: str, shell: str) -> Iterator[tupl
     for tail in ("/badges/packages/nuget/{}", "/badges/packages/nuget/{}.svg", "/badges/packages/github/{}/Pkg",
                  "/badges/packages/github/acme/{}", "/badges/tests/linux/{}/repo/main", "/badges/tests/linux/o/r/{}.svg",
                  "/tests/results/linux/o/r/{}", "/tests/results/{}/o/r/main/history", "/redirect/test-results/linux/o/{}/main",
-                 "/{}", "/health/{}"):  # fmt: skip
+                 "/{}", "/health/{}", "/dashboard/{}/repo", "/dashboard/o/{}", "/badges/tests/linux/o/r/{}/trend.svg",
+                 "/assets/{}"):  # fmt: skip
         yield "GET", badges, tail
     yield "POST", badges, "/tests/results/linux/{}/r/main"
     for method, tail in (("GET", "/users/{}/items"), ("POST", "/users/{}/items"), ("POST", "/items/{}/share"),
@@ -160,16 +163,20 @@ def main() -> int:
 
 @contextmanager
 def serving(tmp: str) -> Iterator[tuple[dict[str, str], str]]:
-    """Every system served from `tmp`, with fake upstreams (a package `x` on NuGet), and a
-    wardrobe token for the user `bench`."""
+    """Every system served from `tmp`, with fake upstreams (a package `x` on NuGet, a GitHub OIDC
+    issuer, which the org `x` accepts tokens of), and a wardrobe token for the user `bench`."""
     import subprocess
 
+    from tests.support.fake_oidc import FakeIssuer
     from tests.support.serving import Served
     from tests.support.upstreams import FakeGitHub, FakeNuGet
 
-    nuget, github = FakeNuGet({"x": ["1.0.0"]}).start(), FakeGitHub().start()
-    served = Served(str(Path(tmp) / "data"), ["badges", "wardrobe", "shell", "invoke"],
-                    {"NUGET_BASE_URL": nuget.url, "GITHUB_API_URL": github.url}).start()  # fmt: skip
+    nuget, github, issuer = FakeNuGet({"x": ["1.0.0"]}).start(), FakeGitHub().start(), FakeIssuer().start()
+    data = str(Path(tmp) / "data")
+    subprocess.run([sys.executable, "-m", "lambdasmith", "badges", "register-org", "x", "--type", "oidc", "--data-dir",
+                    data], capture_output=True, check=True)  # fmt: skip
+    served = Served(data, ["badges", "wardrobe", "shell", "invoke"],
+                    {"NUGET_BASE_URL": nuget.url, "GITHUB_API_URL": github.url, "BADGES_OIDC_ISSUER": issuer.issuer}).start()
     try:
         token = subprocess.run([sys.executable, "-m", "lambdasmith", "wardrobe", "token", "bench", "--data-dir",
                                 served.data_dir], capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
@@ -179,6 +186,7 @@ def serving(tmp: str) -> Iterator[tuple[dict[str, str], str]]:
         served.stop()
         nuget.stop()
         github.stop()
+        issuer.stop()
 
 
 if __name__ == "__main__":
