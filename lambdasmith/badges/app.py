@@ -164,7 +164,7 @@ class BadgesService:
     def _latest_or_404(self, where: Repo) -> dict[str, Any]:
         latest = self.store.latest(where)
         if latest is None:
-            raise HTTPError(404, f"No test results for {where.display}", code="TEST_RESULTS_NOT_FOUND")
+            raise _no_results(where)
         return latest
 
     def test_badge(self, request: Request) -> Response:
@@ -179,11 +179,11 @@ class BadgesService:
         from lambdasmith.badges import trend
 
         where, _ = self._repo(request)
-        latest = self._latest_or_404(where)
-        runs = self.store.history(where, trend.runs_wanted(request.query)).items
-        svg = trend.render(list(reversed(runs)), request.query)
-        response = svg_response(svg)
-        return cacheable(response, request.headers, _cache_policy(request, TEST_CACHE)[0], latest.get("ReceivedAt"))
+        runs = self.store.history(where, trend.runs_wanted(request.query)).items  # newest first
+        if not runs:
+            raise _no_results(where)
+        response = svg_response(trend.render(list(reversed(runs)), request.query))
+        return cacheable(response, request.headers, _cache_policy(request, TEST_CACHE)[0], runs[0].get("ReceivedAt"))
 
     # ------------------------------------------------------------------ pages
 
@@ -237,9 +237,9 @@ class BadgesService:
         if len(request.body) > c.max_body_bytes:
             raise HTTPError(413, f"Body exceeds {c.max_body_bytes} bytes", code="PAYLOAD_TOO_LARGE", field="body")
         where, _ = self._repo(request)
-        authorization = request.header("authorization")
-        if authorization and authorization.split(None, 1)[0:1] and authorization.split(None, 1)[0].lower() == "bearer":
-            return self._ingest_oidc(request, where, authorization)
+        token = _bearer_token(request.header("authorization"))
+        if token is not None:
+            return self._ingest_oidc(request, where, token)
         _sig, ts_header, nonce = ingest.required_headers(request.headers)
         now = time.time()
         ingest.check_window(ts_header, now, c.timestamp_max_age_s, c.timestamp_max_skew_s)
@@ -249,13 +249,12 @@ class BadgesService:
         ingest.verify_any(secrets, request.headers, request.method, request.path, request.body)
         return self._store_result(request, where, nonce, now, "Nonce already used", "NONCE_ALREADY_USED", "X-Nonce")
 
-    def _ingest_oidc(self, request: Request, where: Repo, authorization: str) -> Response:
+    def _ingest_oidc(self, request: Request, where: Repo, token: str) -> Response:
         from lambdasmith.badges import oidc_ingest
 
         policy = self.store.oidc_policy(where.owner)
         if policy is None:
             raise _org_unknown(where)
-        token = oidc_ingest.bearer_token(authorization) or ""
         if self._oidc is None:
             from lambdasmith.kit.http.upstream import UpstreamClient
 
@@ -307,6 +306,21 @@ def _cache_policy(request: Request, default: str) -> tuple[str, int | None]:
         return default, None
     n = min(max(n, CACHE_SECONDS[0]), CACHE_SECONDS[1])
     return f"public, s-maxage={n}, max-age={n}, stale-while-revalidate={n}, stale-if-error=3600", n
+
+
+def _bearer_token(authorization: str | None) -> str | None:
+    """The token of `Authorization: Bearer <token>` (scheme case-insensitive; "" when it has none
+    or is not set off by a space, RFC 7235's SP), or None when the header is absent or names another
+    scheme (then HMAC applies)."""
+    parts = (authorization or "").split(None, 1)
+    if not parts or parts[0].lower() != "bearer":
+        return None
+    rest = (authorization or "").strip()[len(parts[0]):]
+    return rest.strip() if rest.startswith(" ") else ""
+
+
+def _no_results(where: Repo) -> HTTPError:
+    return HTTPError(404, f"No test results for {where.display}", code="TEST_RESULTS_NOT_FOUND")
 
 
 def _org_unknown(where: Repo) -> HTTPError:

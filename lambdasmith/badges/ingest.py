@@ -125,7 +125,9 @@ def verify_any(secrets: list[Any], headers: dict[str, str], method: str, path: s
                 raise
 
 
-def _absolute_http_url(v: Any) -> bool:
+def absolute_http_url(v: Any) -> bool:
+    """A string that is an absolute http(s) URL of at most 2048 characters, without whitespace:
+    what a result's links must be (and all the dashboard will make a link of)."""
     if not isinstance(v, str) or len(v) > 2048:
         return False
     try:
@@ -163,7 +165,7 @@ def parse_payload(body: bytes) -> tuple[dict[str, Any], datetime]:
     if out["total"] != out["passed"] + out["failed"] + out["skipped"]:
         raise invalid("total", "must equal passed + failed + skipped")
     for field in ("url_html", "workflow_run_url"):
-        if not _absolute_http_url(data.get(field)):
+        if not absolute_http_url(data.get(field)):
             raise invalid(field, "must be an absolute http(s) URL")
         out[field] = data[field]
     ts = data.get("timestamp")

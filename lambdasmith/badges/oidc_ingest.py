@@ -29,19 +29,11 @@ if TYPE_CHECKING:
     from lambdasmith.badges.store import OidcPolicy, Repo
     from lambdasmith.kit.auth.oidc import JwksCache
 
-__all__ = ["LEEWAY_S", "Verifier", "authorize", "bearer_token"]
+__all__ = ["LEEWAY_S", "Verifier", "authorize"]
 
 LEEWAY_S = 60
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
 _CHALLENGE = 'Bearer error="invalid_token"'
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), else None."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.strip().partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
 
 
 def _unauthorized(message: str, code: str = "INVALID_TOKEN") -> HTTPError:

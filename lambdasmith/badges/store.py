@@ -257,7 +257,15 @@ class BadgeStore:
 
     def secrets_of(self, org: str, kind: str, repo: str | None = None) -> list[OrgSecret]:
         """The active secrets of one registration (the org's, or a repository's own), newest first."""
-        row = self.orgs.get({"PK": f"ORG#{org.lower()}", "SK": _sk(kind, repo)})
+        return self._secrets_in(org, kind, self.registration(org, kind, repo))
+
+    def signing_secrets(self, owner: str, repo: str) -> list[OrgSecret]:
+        """The keys that may sign results for a repository: its own when it has a registration,
+        else its org's."""
+        own = self.registration(owner, "testdata", repo)
+        return self._secrets_in(owner, "testdata", own if own is not None else self.registration(owner, "testdata"))
+
+    def _secrets_in(self, org: str, kind: str, row: dict[str, Any] | None) -> list[OrgSecret]:
         if row is None:
             return []
         out = []
@@ -266,12 +274,6 @@ class BadgeStore:
             if value is not None:
                 out.append(OrgSecret(org.lower(), kind, k["SecretName"], value, bool(row.get("V2Only", False))))
         return out
-
-    def signing_secrets(self, owner: str, repo: str) -> list[OrgSecret]:
-        """The keys that may sign results for a repository: its own when it has a registration,
-        else its org's."""
-        own = self.orgs.get({"PK": f"ORG#{owner.lower()}", "SK": _sk("testdata", repo)})
-        return self.secrets_of(owner, "testdata", repo if own is not None else None)
 
     def registration(self, org: str, kind: str, repo: str | None = None) -> dict[str, Any] | None:
         return self.orgs.get({"PK": f"ORG#{org.lower()}", "SK": _sk(kind, repo)})
@@ -366,7 +368,7 @@ class BadgeStore:
         return True
 
     def oidc_policy(self, org: str) -> OidcPolicy | None:
-        row = self.orgs.get({"PK": f"ORG#{org.lower()}", "SK": _sk("oidc", None)})
+        row = self.registration(org, "oidc")
         if row is None:
             return None
         return OidcPolicy(row["Org"], tuple(row.get("Repos") or ()), tuple(row.get("Branches") or ()))

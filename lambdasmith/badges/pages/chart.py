@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Mapping, Sequence
 
-__all__ = ["COLORS", "render"]
+__all__ = ["COLORS", "count", "render", "summary"]
 
 COLORS = {"passed": "#3fa34d", "failed": "#d64545", "skipped": "#a0a0a0"}
 WIDTH, HEIGHT = 640, 180
@@ -25,7 +25,8 @@ MIN_FAILED = 3.0
 _PLOT_TOP, _PLOT_BOTTOM, _PLOT_LEFT, _PLOT_RIGHT = 12, 150, 44, 632
 
 
-def _count(run: Mapping[str, Any], key: str) -> int:
+def count(run: Mapping[str, Any], key: str) -> int:
+    """A run's `passed`, `failed` or `skipped`; 0 for anything but a positive whole number."""
     value = run.get(key, 0)
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
@@ -34,19 +35,19 @@ def summary(runs: Sequence[Mapping[str, Any]]) -> str:
     """One sentence about the runs (oldest first), for the chart's description."""
     if not runs:
         return "No runs."
-    clean = sum(1 for r in runs if _count(r, "failed") == 0)
+    clean = sum(1 for r in runs if count(r, "failed") == 0)
     latest = runs[-1]
     rates = [r for r in (pass_rate(run) for run in runs) if r is not None]
     rate = f" Pass rate from {min(rates):.0f}% to {max(rates):.0f}%." if rates else ""
     return (
         f"{len(runs)} runs, {clean} without failures, {len(runs) - clean} with failures.{rate} Latest: "
-        f"{_count(latest, 'passed')} passed, {_count(latest, 'failed')} failed, {_count(latest, 'skipped')} skipped."
+        f"{count(latest, 'passed')} passed, {count(latest, 'failed')} failed, {count(latest, 'skipped')} skipped."
     )
 
 
 def render(runs: Sequence[Mapping[str, Any]], chart_id: str, caption: str) -> str:
     """The chart of `runs` (oldest first); `chart_id` makes its element ids unique on the page."""
-    tallest = max((_count(r, "passed") + _count(r, "failed") + _count(r, "skipped") for r in runs), default=0)
+    tallest = max((count(r, "passed") + count(r, "failed") + count(r, "skipped") for r in runs), default=0)
     scale = (_PLOT_BOTTOM - _PLOT_TOP) / tallest if tallest else 0.0
     slot = (_PLOT_RIGHT - _PLOT_LEFT) / max(len(runs), 1)
     bar = max(min(slot * 0.7, 40), 1)
@@ -56,7 +57,7 @@ def render(runs: Sequence[Mapping[str, Any]], chart_id: str, caption: str) -> st
         y = float(_PLOT_BOTTOM)
         rects = []
         for key in ("passed", "failed", "skipped"):
-            h = _count(run, key) * scale
+            h = count(run, key) * scale
             if h <= 0:
                 continue
             if key == "failed":
@@ -64,12 +65,12 @@ def render(runs: Sequence[Mapping[str, Any]], chart_id: str, caption: str) -> st
             y -= h
             rects.append(f'<rect class="{key}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
                          f'fill="{COLORS[key]}"/>')
-        if _count(run, "failed"):
+        if count(run, "failed"):
             rects.append(f'<circle class="failed-mark" cx="{x + bar / 2:.1f}" cy="{max(y - 5, 3):.1f}" r="2.5" '
                          f'fill="{COLORS["failed"]}"/>')
         when = esc(run.get("timestamp", ""))
-        tip = (f"{when}: {_count(run, 'passed')} passed, {_count(run, 'failed')} failed, "
-               f"{_count(run, 'skipped')} skipped")
+        tip = (f"{when}: {count(run, 'passed')} passed, {count(run, 'failed')} failed, "
+               f"{count(run, 'skipped')} skipped")
         bars.append(f'<g class="run"><title>{tip}</title>{"".join(rects)}</g>')
     axis = (
         f'<line x1="{_PLOT_LEFT}" y1="{_PLOT_BOTTOM}" x2="{_PLOT_RIGHT}" y2="{_PLOT_BOTTOM}" stroke="#888"/>'

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from lambdasmith.badges.pages import chart
+from lambdasmith.badges.pages.chart import count
 from lambdasmith.badges.pages.html import esc, link, page, page_response, segment
 from lambdasmith.kit.http.responses import Response
 from lambdasmith.kit.table.port import ValidationError
@@ -29,16 +30,11 @@ RUNS_PER_PAGE = 30
 _COMMIT = re.compile(r"[0-9a-fA-F]{7,64}")
 
 
-def _count(run: Mapping[str, Any], key: str) -> int:
-    value = run.get(key, 0)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
 def _verdict(run: Mapping[str, Any]) -> tuple[str, str]:
     """(css class, word) of a run."""
-    if _count(run, "failed"):
+    if count(run, "failed"):
         return "failed", "failed"
-    if _count(run, "passed") == 0:
+    if count(run, "passed") == 0:
         return "empty", "no tests"
     return "passed", "passed"
 
@@ -78,8 +74,8 @@ def _section(where: Repo, runs: list[dict[str, Any]], next_cursor: str | None, i
     oldest_first = list(reversed(runs))
     rows = "".join(
         f'<tr class="{_verdict(r)[0]}"><td><time datetime="{esc(r.get("timestamp", ""))}">'
-        f'{esc(_when(r))}</time></td><td>{_count(r, "passed")}</td><td>{_count(r, "failed")}</td>'
-        f'<td>{_count(r, "skipped")}</td><td>{_commit(where, r)}</td><td>{_run_link(r)}</td></tr>'
+        f'{esc(_when(r))}</time></td><td>{count(r, "passed")}</td><td>{count(r, "failed")}</td>'
+        f'<td>{count(r, "skipped")}</td><td>{_commit(where, r)}</td><td>{_run_link(r)}</td></tr>'
         for r in runs
     )
     heading = "h1" if own_page else "h2"
@@ -89,8 +85,8 @@ def _section(where: Repo, runs: list[dict[str, Any]], next_cursor: str | None, i
         f'<p class="badges"><img src="{esc(badge)}" alt="tests badge for {esc(title)}"> '
         f'<img src="{esc(trend)}" alt="trend badge for {esc(title)}"></p>'
         f'<p class="latest {css}"><strong class="verdict">{esc(word)}</strong>: '
-        f'{_count(latest, "passed")} passed, {_count(latest, "failed")} failed, '
-        f'{_count(latest, "skipped")} skipped · <time datetime="{esc(latest.get("timestamp", ""))}">'
+        f'{count(latest, "passed")} passed, {count(latest, "failed")} failed, '
+        f'{count(latest, "skipped")} skipped · <time datetime="{esc(latest.get("timestamp", ""))}">'
         f'{esc(_when(latest))}</time> · commit {_commit(where, latest)} · {_run_link(latest)}</p>'
         f'<figure>{chart.render(oldest_first, f"{section_id}-chart", f"Test results of {title}, oldest to newest")}'
         f'<figcaption>{len(runs)} runs, newest on the right.</figcaption></figure>'
@@ -114,8 +110,6 @@ def not_found(request: Request, owner: str, repo: str) -> Response:
 
 
 def render(store: BadgeStore, request: Request, owner: str, repo: str) -> Response:
-    from lambdasmith.badges.store import Repo
-
     only_platform = request.query.get("platform", "").lower()
     only_branch = request.query.get("branch", "").lower()
     cursor = request.query.get("cursor") or None
@@ -127,8 +121,7 @@ def render(store: BadgeStore, request: Request, owner: str, repo: str) -> Respon
     sections = []
     for i, where in enumerate(branches):
         try:
-            history = store.history(Repo.of(where.platform, where.owner, where.repo, where.branch),
-                                    RUNS_PER_PAGE, cursor if len(branches) == 1 else None)
+            history = store.history(where, RUNS_PER_PAGE, cursor if len(branches) == 1 else None)
         except ValidationError:
             return page_response(request, page("Invalid cursor", "<h1>Invalid cursor</h1>"
                                                '<p>The "older runs" link was damaged; start again from the '

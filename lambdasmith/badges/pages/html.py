@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import html
 import os
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
+from lambdasmith.badges.ingest import absolute_http_url
 from lambdasmith.kit.http.documents import StaticFile
 from lambdasmith.kit.http.responses import Response, cacheable
 
@@ -48,14 +49,11 @@ def esc(value: object) -> str:
 
 
 def http_url(value: object) -> str | None:
-    """The value when it is an absolute http(s) URL, else None (it is then shown as text)."""
-    if not isinstance(value, str) or any(c.isspace() or ord(c) < 32 for c in value):
+    """The value when ingestion's rule takes it as an absolute http(s) URL and it holds no control
+    character, else None (it is then shown as text)."""
+    if not absolute_http_url(value) or any(ord(c) < 32 for c in str(value)):
         return None
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return None
-    return value if parts.scheme in ("http", "https") and parts.netloc else None
+    return str(value)
 
 
 def link(url: object, text: str) -> str:
