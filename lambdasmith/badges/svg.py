@@ -281,7 +281,7 @@ def text_width(text: str) -> float:
     return _measure(text, "NORMAL_11")
 
 
-def _preferred_width(text: str, font: str = "NORMAL_11") -> int:
+def preferred_width(text: str, font: str = "NORMAL_11") -> int:
     """Truncated, then bumped to odd "to increase chances of pixel grid alignment"."""
     width = int(_measure(text, font))
     return width + 1 if width % 2 == 0 else width
@@ -410,9 +410,9 @@ def _classic(
     total_logo = logo_width + (3 if has_logo and label else 0)
     has_label = bool(label) or label_color is not None
     left_color = (label_color or DEFAULT_LABEL_COLOR) if has_label or has_logo else color
-    label_width = _preferred_width(label) if label else 0
+    label_width = preferred_width(label) if label else 0
     left = label_width + 10 + total_logo if has_label else 0
-    message_width = _preferred_width(message)
+    message_width = preferred_width(message)
     message_margin = left - (1 if message else 0)
     if not has_label:
         message_margin = message_margin + total_logo + 5 if has_logo else message_margin + 1
@@ -520,8 +520,8 @@ def _social(label: str, message: str, logo: str | None, logo_width: float) -> st
     label = _js_capitalize(label)
     logo_width = logo_width if logo else 0
     total_logo = logo_width + (3 if logo and label else 0)
-    label_text = _preferred_width(label, "HELVETICA_BOLD_11")  # 1 even for no label, like badge-maker
-    message_text = _preferred_width(message, "HELVETICA_BOLD_11")
+    label_text = preferred_width(label, "HELVETICA_BOLD_11")  # 1 even for no label, like badge-maker
+    message_text = preferred_width(message, "HELVETICA_BOLD_11")
     label_rect = label_text + total_logo + 2 * 5
     message_rect = message_text + 2 * 4
     button: Attrs = {"x": ".5", "y": ".5", "width": label_rect, "height": 19, "rx": 2}

@@ -61,11 +61,6 @@ def runs_wanted(query: Mapping[str, str]) -> int:
     return min(max(int(raw), 2), MAX_RUNS)
 
 
-def _width(text: str) -> int:
-    width = int(svg.text_width(text))
-    return width + 1 if width % 2 == 0 else width
-
-
 def _text(x_center: float, text: str, width: int, shadow: bool) -> str:
     body = svg.escape_text(text)
     attrs = f'x="{x_center * 10:g}" textLength="{width * 10}" transform="scale(.1)"'
@@ -86,10 +81,10 @@ def render(runs: Sequence[Mapping[str, Any]], query: Mapping[str, str], label: s
     color = svg.normalize_color(query.get("color")) or svg.normalize_color(rate_color(latest)) or "#9f9f9f"
     label_color = svg.normalize_color(query.get("labelColor") or query.get("labelcolor")) or svg.DEFAULT_LABEL_COLOR
 
-    label_w = _width(label) if label else 0
+    label_w = svg.preferred_width(label) if label else 0
     left = label_w + 10 if label else 0
     spark_w = _SLOT * max(len(runs), 2)
-    figure_w = _width(figure)
+    figure_w = svg.preferred_width(figure)
     right = 5 + spark_w + 4 + figure_w + 5
     total = left + right
 
