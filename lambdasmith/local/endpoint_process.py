@@ -18,20 +18,24 @@ from typing import Any
 
 from lambdasmith.local.serve_config import ServeConfig
 
-__all__ = ["die_with_parent", "load", "main", "run"]
+__all__ = ["PARENT_PID_ENV", "die_with_parent", "fork_workers_with_default_signals", "load", "main", "run"]
 
 
-def die_with_parent() -> None:
+PARENT_PID_ENV = "LAMBDASMITH_SERVE_PID"  # set by serve for its endpoint processes
+
+
+def die_with_parent(parent: int) -> None:
     """Have the kernel send SIGTERM when the parent process ends, however it ends (Linux): a
     `serve` killed with SIGKILL must not leave its servers holding the ports, or a worker whose
-    supervisor died serving on alone. Elsewhere, nothing."""
+    supervisor died serving on alone. `parent` is the pid the caller was started by, so a parent
+    that ended before this call (while the child was still importing) is noticed too. Elsewhere,
+    nothing."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes
     import os
     import signal
 
-    parent = os.getppid()
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
@@ -40,10 +44,39 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def fork_workers_with_default_signals() -> None:
+    """A worker is forked from granian's supervisor and so starts with the supervisor's SIGTERM
+    and SIGINT handlers, which only set the *supervisor's* stop flag: a stop that reaches a worker
+    before granian installs the worker's own handlers (while `load` imports and opens the
+    endpoint) would be swallowed, and the supervisor would wait its whole kill timeout for it.
+    So each fork child starts with the default actions (a worker still loading holds no request:
+    ending it is right), and both signals stay blocked across the fork itself, so one that
+    arrives in between is delivered after the reset, not lost."""
+    import os
+    import signal
+
+    stops = {signal.SIGTERM, signal.SIGINT}
+
+    def in_child() -> None:
+        for sig in stops:
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+
+    os.register_at_fork(
+        before=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, stops),
+        after_in_parent=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, stops),
+        after_in_child=in_child,
+    )
+
+
 def load(name: str) -> Any:
     """In each worker process: its endpoint behind its gateway, both made there (after the fork,
     from the environment: a module-level function, so any start method can carry it)."""
-    die_with_parent()
+    import multiprocessing
+
+    supervisor = multiprocessing.parent_process()
+    if supervisor is not None and supervisor.pid is not None:
+        die_with_parent(supervisor.pid)
     from lambdasmith.local.endpoints import open_endpoint
     from lambdasmith.local.gateway import Gateway
 
@@ -74,7 +107,10 @@ def main(argv: list[str]) -> int:
         print("usage: python -m lambdasmith.local.endpoint_process NAME HOST PORT", file=sys.stderr)
         return 2
     name, host, port = argv
-    die_with_parent()
+    import os
+
+    die_with_parent(int(os.environ.get(PARENT_PID_ENV) or os.getppid()))
+    fork_workers_with_default_signals()
     run(name, host, int(port), ServeConfig.from_env().check())
     return 0
 

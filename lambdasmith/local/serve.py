@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from lambdasmith.kit.settings import SettingError
 from lambdasmith.kit.sqlite import SYNCHRONOUS_ENV, synchronous
 from lambdasmith.local import invocation, serve_registry
+from lambdasmith.local.endpoint_process import PARENT_PID_ENV
 from lambdasmith.local.endpoints import PLATFORM, SERVABLE, SYSTEMS, port_offset, served_system
 from lambdasmith.local.serve_config import ServeConfig
 
@@ -145,7 +146,8 @@ class Endpoints:
 
     def start(self, name: str, host: str, port: int) -> None:
         cmd = [sys.executable, "-m", "lambdasmith.local.endpoint_process", name, host, str(port)]
-        self.procs[name] = subprocess.Popen(cmd, env=os.environ.copy())
+        env = {**os.environ, PARENT_PID_ENV: str(os.getpid())}  # whom it must not outlive
+        self.procs[name] = subprocess.Popen(cmd, env=env)
 
     def wait_ready(self, ports: dict[str, int], host: str, stop: StopRequest) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S

@@ -336,6 +336,46 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _while_workers_load(tmp_path: Path) -> tuple[Served, set[int]]:
+    """A serve caught as soon as every worker is forked, while they still import and open their
+    endpoints: the moment a stop used to be swallowed by the supervisor's handlers, which a
+    forked worker inherits. The drain bound is long, so a swallowed stop shows as a survivor."""
+    served = Served(str(tmp_path / "data"), ["badges", "invoke"],
+                    _env(tmp_path, LAMBDASMITH_WORKERS="2", LAMBDASMITH_DRAIN_TIMEOUT_S="60")).launch()  # fmt: skip
+    assert served.proc is not None
+    deadline = time.monotonic() + 20
+    while len(served.processes()) < 1 + 2 * 3 and time.monotonic() < deadline:
+        time.sleep(0.002)
+    processes = served.processes()
+    assert len(processes) == 1 + 2 * 3, "serve did not fork its workers"
+    return served, processes
+
+
+def _survivors(processes: set[int], within_s: float) -> list[int]:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline and any(_alive(pid) for pid in processes):
+        time.sleep(0.05)
+    return [pid for pid in processes if _alive(pid)]
+
+
+def test_a_serve_killed_while_its_workers_load_leaves_nothing_running(tmp_path):
+    served, processes = _while_workers_load(tmp_path)
+    assert served.proc is not None
+    served.proc.kill()
+    served.proc.wait()
+    served.proc = None
+    assert not _survivors(processes, 10), "workers outlived serve"
+
+
+def test_a_serve_stopped_while_its_workers_load_exits_and_leaves_nothing_running(tmp_path):
+    served, processes = _while_workers_load(tmp_path)
+    assert served.proc is not None
+    served.proc.send_signal(signal.SIGTERM)
+    assert served.proc.wait(15) == 0
+    served.proc = None
+    assert not _survivors(processes, 10), "workers outlived serve"
+
+
 def test_a_serve_killed_with_sigkill_leaves_nothing_running_and_starts_again_on_its_ports(tmp_path):
     served = Served(str(tmp_path / "data"), ["badges", "invoke"], _env(tmp_path, LAMBDASMITH_WORKERS="2")).start()
     assert http("GET", served.urls["badges"] + "/health").status == 200
@@ -345,10 +385,7 @@ def test_a_serve_killed_with_sigkill_leaves_nothing_running_and_starts_again_on_
     served.proc.kill()
     served.proc.wait()
     served.proc = None
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(_alive(pid) for pid in processes):
-        time.sleep(0.1)
-    assert not [pid for pid in processes if _alive(pid)], "servers outlived serve"
+    assert not _survivors(processes, 20), "servers outlived serve"
     port = _addr(served, "badges")[1]
     again = Served(served.data_dir, ["badges"], _env(tmp_path))
     again.start_args = ["--port", str(port)]  # after serve's own --port 0: the last one counts

@@ -30,6 +30,24 @@ class Served:
         self.start_args: list[str] = []  # more arguments of `lambdasmith serve` (e.g. --host)
 
     def start(self, timeout: float = 20.0) -> "Served":
+        self.launch()
+        deadline = time.monotonic() + timeout
+        assert self.proc is not None and self.proc.stdout is not None
+        while len(self.urls) < len(self.systems):
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("lambdasmith serve exited:\n" + "".join(self.output))
+            self.output.append(line)
+            m = re.match(r"\s+(\w+)\s+(http://\S+)", line)
+            if m:
+                self.urls[m.group(1)] = m.group(2)
+            if time.monotonic() > deadline:
+                raise RuntimeError("lambdasmith serve did not start:\n" + "".join(self.output))
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self
+
+    def launch(self) -> "Served":
+        """Start serve without waiting for it to answer (`start` waits for its banner)."""
         cmd = [
             sys.executable,
             "-m",
@@ -43,19 +61,6 @@ class Served:
             *self.start_args,
         ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env)
-        deadline = time.monotonic() + timeout
-        assert self.proc.stdout is not None
-        while len(self.urls) < len(self.systems):
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("lambdasmith serve exited:\n" + "".join(self.output))
-            self.output.append(line)
-            m = re.match(r"\s+(\w+)\s+(http://\S+)", line)
-            if m:
-                self.urls[m.group(1)] = m.group(2)
-            if time.monotonic() > deadline:
-                raise RuntimeError("lambdasmith serve did not start:\n" + "".join(self.output))
-        threading.Thread(target=self._drain, daemon=True).start()
         return self
 
     def _drain(self) -> None:
