@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lambdasmith.badges.store import BadgeStore, _keys, _sk
+from lambdasmith.badges.store import BadgeStore
 
 __all__ = ["list_orgs", "remove_org"]
 
@@ -49,7 +49,7 @@ def list_orgs(store: BadgeStore) -> list[dict[str, Any]]:
             repos, branches = ",".join(row.get("Repos") or ()) or "any", ",".join(row.get("Branches") or ()) or "any"
             detail = f"repositories={repos} branches={branches}"
         else:
-            detail = ", ".join(f"{k['SecretName']} [{store._key_id(k)}]" for k in _keys(row))
+            detail = ", ".join(f"{name} [{kid}]" for name, kid in store.active_keys(row))
         found.append({"org": org, "type": kind, "repo": row.get("Repo") or "", "v2_only": bool(row.get("V2Only", False)),
                       "detail": detail})  # fmt: skip
     return sorted(found, key=lambda r: (r["org"], r["type"], r["repo"]))
@@ -58,11 +58,4 @@ def list_orgs(store: BadgeStore) -> list[dict[str, Any]]:
 def remove_org(store: BadgeStore, org: str, kinds: tuple[str, ...], repo: str | None = None) -> list[str]:
     """Remove the org's (or one repository's) registration and secrets for each type; the types
     that were there."""
-    removed = []
-    for kind in kinds:
-        row = store.orgs.delete({"PK": f"ORG#{org.lower()}", "SK": _sk(kind, repo)})
-        if row is not None:
-            for key in _keys(row):
-                store.secrets.delete(key["SecretName"])
-            removed.append(kind)
-    return removed
+    return [kind for kind in kinds if store.unregister(org, kind, repo)]

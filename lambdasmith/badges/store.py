@@ -348,6 +348,21 @@ class BadgeStore:
         self.secrets.delete(gone["SecretName"])
         return ids[index]
 
+    def active_keys(self, row: dict[str, Any]) -> list[tuple[str, str]]:
+        """A registration's active keys as (secret name, key id), newest first: what a listing
+        may show of them."""
+        return [(k["SecretName"], self._key_id(k)) for k in _keys(row)]
+
+    def unregister(self, org: str, kind: str, repo: str | None = None) -> bool:
+        """Remove one registration (the org's, or one repository's) and its secrets. True when
+        it was there."""
+        row = self.orgs.delete({"PK": f"ORG#{org.lower()}", "SK": _sk(kind, repo)})
+        if row is None:
+            return False
+        for key in _keys(row):
+            self.secrets.delete(key["SecretName"])
+        return True
+
     def _key_id(self, key: dict[str, str]) -> str:
         if key.get("KeyId"):
             return key["KeyId"]
