@@ -59,6 +59,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     rm.add_argument("--repo", help="a repository's own testdata keys (not the org's)")
     rm.set_defaults(func=remove_org)
 
+    reindex = bsub.add_parser("reindex", parents=[common],
+                              help="list every repository's stored results on the pages (after an upgrade); idempotent")
+    reindex.set_defaults(func=reindex_results)
+
     tables = bsub.add_parser("create-tables", parents=[common],
                              help="create the service's tables on the configured backend (DynamoDB); idempotent")
     tables.set_defaults(func=create_tables)
@@ -245,6 +249,18 @@ def remove_org(args: argparse.Namespace) -> int:
         return 1
     for kind in removed:
         print(f"{args.org.lower()} {kind}: removed")
+    return 0
+
+
+def reindex_results(args: argparse.Namespace) -> int:
+    """Results stored before the dashboards' indexes existed show on the pages only once their
+    branch posts again; this writes the missing index items now."""
+    from lambdasmith.badges.wiring import open_store
+    from lambdasmith.local.serve_registry import warn_if_elsewhere
+
+    warn_if_elsewhere(args.data_dir, "reindex")
+    branches, repos = open_store(_config(args)).reindex()
+    print(f"reindex: {branches} branch(es) and {repos} repositor{'y' if repos == 1 else 'ies'} added to the pages")
     return 0
 
 

@@ -1,48 +1,24 @@
 """Listing and removing registered orgs: what an operator needs and the service never does.
 
-The table port has no scan (no request path needs one), so listing reads the orgs table the way
-its backend allows: SQL on the embedded backend, a paginated Scan on DynamoDB. Secrets are never
-read here: a listing shows the org, its type, whether it is v2-only and the secret's name."""
+Listing reads the whole orgs table (`kit.table.scan`: the port has none, no request path needs
+one). Secrets are never read here: a listing shows the org, its type, whether it is v2-only and
+its secrets' names and key ids."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from lambdasmith.badges.store import BadgeStore
+from lambdasmith.kit.table.scan import scan
 
 __all__ = ["list_orgs", "remove_org"]
-
-
-def _rows(table: Any) -> list[dict[str, Any]]:
-    from lambdasmith.kit.table.sqlite import SqliteTable
-
-    if isinstance(table, SqliteTable):
-        with table.db.read() as conn:
-            rows = conn.execute("SELECT body FROM table_items WHERE tbl = ? AND pk LIKE 'ORG#%'", (table.name,))
-            return [json.loads(body) for (body,) in rows]
-    from lambdasmith.kit.table.dynamodb.marshal import unmarshal_item
-
-    out: list[dict[str, Any]] = []
-    start = None
-    while True:
-        payload: dict[str, Any] = {"TableName": table.name}
-        if start:
-            payload["ExclusiveStartKey"] = start
-        resp = table.client.call("Scan", payload)
-        out.extend(unmarshal_item(raw) for raw in resp.get("Items", []))
-        start = resp.get("LastEvaluatedKey")
-        if not start:
-            return out
 
 
 def list_orgs(store: BadgeStore) -> list[dict[str, Any]]:
     """Every registration, sorted: {org, type, repo, v2_only, detail}; `detail` names the secrets
     with their key ids (newest first), or an OIDC registration's restrictions."""
     found = []
-    for row in _rows(store.orgs):
-        if not str(row.get("PK", "")).startswith("ORG#"):
-            continue
+    for row in scan(store.orgs, "ORG#"):
         org = row.get("Org") or str(row["PK"])[4:]
         kind = row.get("Type") or str(row.get("SK", "")).split("#")[2]
         if kind == "oidc":

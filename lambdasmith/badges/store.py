@@ -145,6 +145,29 @@ def _keys(row: dict[str, Any]) -> list[dict[str, str]]:
     return [{"SecretName": row["SecretName"], "KeyId": str(row.get("KeyId", ""))}] if row.get("SecretName") else []
 
 
+def _index_items(where: Repo, expires_at: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The dashboards' index items for a branch's results: its branch item and its repo item."""
+    names = {"owner": where.owner, "repo": where.repo, "ExpiresAt": expires_at}
+    platform, owner, repo, branch = where.keyed
+    return ({"PK": f"TEST#{owner}#{repo}", "SK": f"BRANCH#{platform}#{branch}", "platform": where.platform,
+             "branch": where.branch, **names},
+            {"PK": REPOS_PK, "SK": f"{owner}#{repo}", **names})  # fmt: skip
+
+
+def _result_place(item: dict[str, Any]) -> Repo | None:
+    """Where a stored result belongs, from the item itself (None for the index items). Its owner,
+    repo and branch are attributes; the platform is only in the sort key,
+    `RESULT#{platform}#{branch}#{timestamp}`, between two known ends."""
+    sk, ts = str(item.get("SK", "")), str(item.get("GSI1SK", ""))
+    if not sk.startswith("RESULT#") or not ts or not all(isinstance(item.get(k), str) for k in ("owner", "repo", "branch")):
+        return None
+    tail = f"#{key_part(item['branch'])}#{ts}"
+    if not sk.endswith(tail) or len(sk) <= len("RESULT#") + len(tail):
+        return None
+    platform = sk[len("RESULT#"):-len(tail)].replace("%23", "#").replace("%25", "%")
+    return Repo(platform, item["owner"], item["repo"], item["branch"])
+
+
 def _sk(kind: str, repo: str | None) -> str:
     return f"CONST#GITHUB#{kind}" + (f"#REPO#{key_part(repo.lower())}" if repo else "")
 
@@ -200,11 +223,7 @@ class BadgeStore:
             "branch": where.branch,
             **result,
         }
-        expires = {"ExpiresAt": int(now) + self.result_ttl_s}
-        names = {"owner": where.owner, "repo": where.repo}
-        branch_item = {"PK": item["PK"], "SK": "BRANCH#{0}#{3}".format(*where.keyed),
-                       "platform": where.platform, "branch": where.branch, **names, **expires}
-        repo_item = {"PK": REPOS_PK, "SK": "{1}#{2}".format(*where.keyed), **names, **expires}
+        branch_item, repo_item = _index_items(where, item["ExpiresAt"])
         writes = [
             Write(self.nonces, Put(nonce_item, Absent())),
             Write(self.results, Put(item, Absent())),
@@ -242,6 +261,30 @@ class BadgeStore:
             if cursor is None:
                 break
         return sorted(found[:MAX_LISTED], key=lambda r: (r.platform, r.branch))
+
+    def reindex(self) -> tuple[int, int]:
+        """Write the dashboards' index items that are missing: results stored before the indexes
+        existed have none, so their repository would show on no dashboard until it posts again.
+        Reads the whole results table (an operator's command, never a request's); writes only
+        absent items, so it is safe beside live ingestion and idempotent. Returns (branch items,
+        repo items) written."""
+        from lambdasmith.kit.table.port import ConditionFailed
+        from lambdasmith.kit.table.scan import scan
+
+        newest: dict[Repo, int] = {}  # each branch's latest expiry: its index lives as long
+        for item in scan(self.results, "TEST#"):
+            where = _result_place(item)
+            if where is not None:
+                newest[where] = max(newest.get(where, 0), int(item.get("ExpiresAt") or 0))
+        written = [0, 0]
+        for where, expires_at in sorted(newest.items(), key=lambda e: e[1], reverse=True):
+            for i, index_item in enumerate(_index_items(where, expires_at)):
+                try:
+                    self.results.put(index_item, Absent())
+                    written[i] += 1
+                except ConditionFailed:
+                    pass  # there already: kept by `record`, or by a newer branch of the repo
+        return written[0], written[1]
 
     def repositories(self, limit: int = MAX_LISTED) -> list[tuple[str, str]]:
         """(owner, repo) of the repositories that have results, by name; at most `limit`."""

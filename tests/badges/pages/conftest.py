@@ -18,8 +18,8 @@ START = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
 
 class Pages:
-    def __init__(self, data_dir: str):
-        config = BadgesConfig.from_env({"LAMBDASMITH_DATA_DIR": data_dir})
+    def __init__(self, data_dir: str, env: dict[str, str] | None = None):
+        config = BadgesConfig.from_env({**(env or {}), "LAMBDASMITH_DATA_DIR": data_dir})
         self.store = open_store(config)
         self.app = badges_app.create_app(config, self.store)
 
