@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lambdasmith.kit.backends import default_data_dir
-from lambdasmith.kit.settings import Settings, integer, number, text, url
+from lambdasmith.kit.settings import Settings, integer, number, secure_url, text, url
 
 __all__ = ["BadgesConfig"]
 
@@ -23,7 +23,7 @@ class BadgesConfig(Settings):
     # the builder page writes; empty: the request's own Host (what API Gateway sees without it).
     public_url = url("BADGES_PUBLIC_URL", "")
     # OIDC ingestion (NEW): whose tokens, for whom. Tests point the issuer at a fake on loopback.
-    oidc_issuer = url("BADGES_OIDC_ISSUER", "https://token.actions.githubusercontent.com")
+    oidc_issuer = secure_url("BADGES_OIDC_ISSUER", "https://token.actions.githubusercontent.com", query=False)
     oidc_audience = text("BADGES_OIDC_AUDIENCE", "lambdasmith-badges")
     oidc_refetch_s = number("BADGES_OIDC_REFETCH_INTERVAL", 60.0)  # unknown `kid`s refetch the JWKS at most this often
     max_body_bytes = integer(default=64 * 1024)

@@ -32,7 +32,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Mapping, Self
 
-__all__ = ["Setting", "SettingError", "Settings", "boolean", "integer", "number", "optional_text", "text", "url"]
+__all__ = ["Setting", "SettingError", "Settings", "boolean", "integer", "number", "optional_text", "secure_url", "text", "url"]
 
 
 class SettingError(ValueError):
@@ -81,6 +81,19 @@ def text(env: str | None = None, default: str = "", *,
 def url(env: str | None = None, default: str = "") -> str:
     """A base URL; trailing slashes are dropped so that `base + "/path"` has one slash."""
     return Setting(env, default.rstrip("/"), _url, "a URL")  # type: ignore[return-value]
+
+
+def secure_url(env: str | None = None, default: str = "", *, query: bool = True) -> str:
+    """A URL to trust (an issuer, a key set): https, or http on loopback (kit.http.secure_url),
+    trailing slashes dropped. Checked when set, so a wrong one stops start-up, not a request."""
+
+    def parse(raw: str) -> str:
+        from lambdasmith.kit.http.secure_url import check_url
+
+        return check_url(raw.rstrip("/"), "the URL", query=query)
+
+    kind = "an https URL (http only on loopback)" + ("" if query else " without query or fragment")
+    return Setting(env, default.rstrip("/"), parse, kind)  # type: ignore[return-value]
 
 
 def optional_text(env: str | None = None, default: str | None = None) -> str | None:

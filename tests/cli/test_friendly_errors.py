@@ -1,5 +1,5 @@
 """One-line errors without tracebacks: missing AWS credentials, a busy port, a missing event
-file, an out-of-range port."""
+file, an out-of-range port, a bad setting."""
 
 from __future__ import annotations
 
@@ -52,6 +52,14 @@ def test_a_bad_lambdasmith_port_is_reported_the_same_way(tmp_path):
     assert r.returncode == 2
     assert r.stderr.splitlines()[-1] == ("lambdasmith serve: error: argument --port: 99999 is out of range: "
                                          "a port is 1..65535 (or 0 for any free port)")  # fmt: skip
+
+
+def test_an_issuer_that_is_not_https_stops_serve_before_it_answers(tmp_path):
+    r = run("serve", "badges", "--port", "0", "--data-dir", str(tmp_path / "d"),
+            env=clean_env(tmp_path, BADGES_OIDC_ISSUER="http://issuer.example"), timeout=60)  # fmt: skip
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == ("lambdasmith serve: BADGES_OIDC_ISSUER='http://issuer.example': expected an https URL "
+                        "(http only on loopback) without query or fragment\n")  # fmt: skip
 
 
 def test_a_missing_event_file_says_so(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -229,6 +230,22 @@ def test_cloudfront_forwards_what_ingestion_needs(resources: dict) -> None:
     assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
     assert behavior["CachePolicyId"] == {"Ref": "EdgeCachePolicy"}
     assert behavior["OriginRequestPolicyId"] == {"Ref": "EdgeOriginRequestPolicy"}
+
+
+@pytest.mark.parametrize("value", ["https://token.actions.githubusercontent.com", "https://issuer.example/tenant",
+                                   "http://token.actions.githubusercontent.com", "https://user@issuer.example",
+                                   "https://issuer.example/?x=1", "https://issuer.example/#a", "ftp://issuer.example",
+                                   "https://issuer example", "https://"])  # fmt: skip
+def test_the_issuer_parameter_refuses_the_urls_the_function_would_not_start_with(template: dict, value: str) -> None:
+    # CloudFormation refuses the stack update, instead of a function that cannot start. (The
+    # pattern is Java's; what it uses reads the same in Python's re.)
+    pattern = template["Parameters"]["OidcIssuer"]["AllowedPattern"]
+    try:
+        BadgesConfig.from_env({"BADGES_OIDC_ISSUER": value})
+        starts = True
+    except ValueError:
+        starts = False
+    assert bool(re.fullmatch(pattern, value)) is starts
 
 
 def test_outputs(template: dict) -> None:

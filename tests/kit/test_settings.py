@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -16,6 +17,7 @@ from lambdasmith.kit.settings import (
     integer,
     number,
     optional_text,
+    secure_url,
     text,
     url,
 )
@@ -66,6 +68,26 @@ def test_a_bad_value_names_its_variable(var, raw, kind):
     with pytest.raises(SettingError, match=f"^{var}='{raw}': expected {kind}"):
         Demo.from_env({var: raw})
     assert issubclass(SettingError, ValueError)
+
+
+class Trusting(Settings):
+    issuer = secure_url("DEMO_ISSUER_URL", "https://issuer.example/", query=False)
+    keys = secure_url("DEMO_KEYS_URL")
+
+
+def test_a_secure_url_is_https_or_http_on_loopback():
+    assert Trusting.from_env({}).issuer == "https://issuer.example"
+    t = Trusting.from_env({"DEMO_ISSUER_URL": "http://127.0.0.1:8443/", "DEMO_KEYS_URL": "https://k.example/j?v=2"})
+    assert (t.issuer, t.keys) == ("http://127.0.0.1:8443", "https://k.example/j?v=2")
+
+
+@pytest.mark.parametrize("var, raw", [("DEMO_ISSUER_URL", "http://issuer.example"),
+                                      ("DEMO_ISSUER_URL", "https://issuer.example/?tenant=1"),
+                                      ("DEMO_KEYS_URL", "https://user@k.example"), ("DEMO_KEYS_URL", "ftp://k.example"),
+                                      ("DEMO_KEYS_URL", "https://k.example/a b"), ("DEMO_KEYS_URL", "k.example")])  # fmt: skip
+def test_a_bad_secure_url_names_its_variable(var, raw):
+    with pytest.raises(SettingError, match=rf"^{var}='{re.escape(raw)}': expected an https URL \(http only on loopback\)"):
+        Trusting.from_env({var: raw})
 
 
 def test_when_unset_computes_the_default_from_the_whole_environment():
