@@ -12,11 +12,14 @@ four colored styles, #333 for a light one (>= 0.6) on the light social button, a
 in every other case. Names are case-insensitive, spaces count as hyphens, and the lower-cased
 titles (`.net`, `node.js`, `github-actions`) work as well as the slugs, as on shields.io. An
 unknown name is no logo, never an error.
+
+`custom_logo` takes shields.io's other kind, a logo given as a base64 `data:` URI (SVG or PNG).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 from functools import cache
 
 SIMPLE_ICONS_VERSION = "16.37.0"
@@ -374,3 +377,34 @@ def logo_data_uri(name: str | None, color: str | None = None, *, style: str = "f
     fill = svg.normalize_color(color) or default_fill(slug, style)
     encoded = base64.b64encode(logo_svg(slug, fill).encode("utf-8")).decode("ascii")
     return "data:image/svg+xml;base64," + encoded
+
+
+MAX_CUSTOM_LOGO = 8192
+"""Characters of a custom logo's data: URI; a README's image URL is no place for a bigger one."""
+_CUSTOM_TYPES = {"data:image/svg+xml;base64": b"<svg", "data:image/png;base64": b"\x89PNG\r\n\x1a\n"}
+
+
+def custom_logo(value: str) -> str | None:
+    """A custom logo, `data:image/svg+xml;base64,…` or `data:image/png;base64,…`, as the data: URI
+    to draw; None for anything else (no logo, never an error).
+
+    The query parser reads a `+` the author did not percent-encode as a space (`svg+xml`, and
+    base64's own `+`); shields.io reads them back as `+`, and so does this. The image must decode
+    as strict base64 and look like its type (an `<svg` element; PNG's signature), and it is
+    re-encoded, so nothing but the type and base64 reaches the badge's markup. A browser draws
+    an SVG given as an `<image>` without running scripts or loading anything.
+    """
+    if len(value) > MAX_CUSTOM_LOGO:
+        return None
+    head, comma, payload = value.replace(" ", "+").partition(",")
+    media = head.lower()
+    signature = _CUSTOM_TYPES.get(media)
+    if not comma or signature is None:
+        return None
+    try:
+        image = base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    looks_right = image.startswith(signature) if media.endswith("png;base64") else signature in image[:1024]
+    return f"{media},{base64.b64encode(image).decode('ascii')}" if looks_right else None
+

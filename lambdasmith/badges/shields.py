@@ -80,7 +80,7 @@ def render_svg(badge: Badge, query: Mapping[str, str]) -> str:
     `logoColor` query overrides.
 
     The badge's own named logo is drawn unless `logo` names another (`logo=` with no name: none);
-    only built-in names draw (`logos.NAMES`). An unknown style or color falls back to the
+    only built-in names draw (`logos.NAMES`), or a custom logo as a data: URI (`logos.custom_logo`). An unknown style or color falls back to the
     default, and an unknown logo to none, rather than breaking a README's image.
     """
     from lambdasmith.badges import logos, svg
@@ -93,5 +93,8 @@ def render_svg(badge: Badge, query: Mapping[str, str]) -> str:
     label_color = svg.normalize_color(query.get("labelColor") or query.get("labelcolor"))
     logo_name = query["logo"] if "logo" in query else badge.named_logo
     logo_color = query.get("logoColor") or query.get("logocolor")
-    logo = logos.logo_data_uri(logo_name, logo_color, style=style)
+    if logo_name and logo_name[:5].lower() == "data:":
+        logo = logos.custom_logo(logo_name)  # drawn as given: logoColor does not recolor it
+    else:
+        logo = logos.logo_data_uri(logo_name, logo_color, style=style)
     return svg.render(label, badge.message, color, style=style, label_color=label_color, logo=logo)

@@ -115,7 +115,41 @@ def test_logo_query_overrides_or_removes_it():
     plain = svg.render("nuget", "13.0.3", "blue")
     assert render_svg(NUGET, {"logo": ""}) == plain
     assert render_svg(NUGET, {"logo": "no-such-logo"}) == plain  # unknown: no logo, still an image
-    assert render_svg(NUGET, {"logo": "data:image/png;base64,AAAA"}) == plain  # only built-in names
+    assert render_svg(NUGET, {"logo": "data:image/png;base64,AAAA"}) == plain  # not a PNG: no logo
+
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+SVG = base64.b64encode(b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">'
+                       b'<circle cx="12" cy="12" r="10" fill="#f80"/></svg>').decode()
+
+
+@pytest.mark.parametrize("given, drawn", [
+    ("data:image/png;base64," + PNG, "data:image/png;base64," + PNG),
+    ("data:image/svg+xml;base64," + SVG, "data:image/svg+xml;base64," + SVG),
+    # a URL written without percent-encoding: the query parser made each "+" a space
+    ("data:image/svg xml;base64," + SVG.replace("+", " "), "data:image/svg+xml;base64," + SVG),
+    ("data:image/png;base64," + PNG.replace("+", " "), "data:image/png;base64," + PNG),
+    ("DATA:Image/PNG;base64," + PNG.rstrip("="), "data:image/png;base64," + PNG),  # case, missing padding
+])  # fmt: skip
+def test_a_custom_logo_is_drawn_as_shields_draws_one(given, drawn):
+    assert logos.custom_logo(given) == drawn
+    assert render_svg(NUGET, {"logo": given}) == svg.render("nuget", "13.0.3", "blue", logo=drawn)
+    assert render_svg(NUGET, {"logo": given, "logoColor": "red"}) == render_svg(NUGET, {"logo": given})  # not recolored
+
+
+@pytest.mark.parametrize("given", [
+    "data:image/svg+xml;utf8,<svg onload='alert(1)'/>",  # not base64
+    "data:text/html;base64," + base64.b64encode(b"<svg><script>alert(1)</script></svg>").decode(),
+    "data:image/svg+xml;base64," + base64.b64encode(b"<html><script>alert(1)</script></html>").decode(),
+    "data:image/png;base64," + SVG,  # an SVG claiming to be a PNG
+    "data:image/svg+xml;base64,PHN2Zz4*",  # not the base64 alphabet
+    "data:image/svg+xml;base64,\"/><script>alert(1)</script>",
+    "data:image/svg+xml;base64,", "data:image/png", "data:,", "data:",
+    "data:image/png;base64," + "A" * 8192,  # too big for a URL
+])  # fmt: skip
+def test_anything_else_given_as_a_data_uri_is_no_logo(given):
+    assert logos.custom_logo(given) is None
+    assert render_svg(NUGET, {"logo": given}) == svg.render("nuget", "13.0.3", "blue")
 
 
 def test_logo_color_query():

@@ -525,6 +525,22 @@ def test_served_svg_equals_badge_makers(base, label, style):
     assert served.body.decode() == json.loads(oracle.stdout)["badges"][0]
 
 
+@pytest.mark.parametrize("encode", [False, True], ids=["as-written", "percent-encoded"])
+def test_a_custom_logo_reaches_the_image_written_either_way(base, encode):
+    """`logo=data:image/svg+xml;base64,…` in a README is often not percent-encoded; its `+`
+    signs then arrive as spaces, which shields.io reads back, and so do we."""
+    import base64
+    from urllib.parse import quote
+
+    image = base64.b64encode(b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path d="M0 0h24v24H0z"/>'
+                             b"<!-- ~~~~~~>>> -->" * 3 + b"</svg>").decode()  # fmt: skip
+    uri = "data:image/svg+xml;base64," + image
+    assert "+" in image  # the case the spaces break
+    r = http("GET", base + "/badges/packages/nuget/Newtonsoft.Json.svg?logo=" + (quote(uri, safe="") if encode else uri))
+    assert r.status == 200
+    assert [i.get("href") for i in ET.fromstring(r.body).iter("{http://www.w3.org/2000/svg}image")] == [uri]
+
+
 def test_svg_error_badge(base):
     r = http("GET", base + "/badges/tests/linux/acme/none/nothing.svg")
     assert r.status == 404 and r.headers["content-type"].startswith("image/svg+xml")
