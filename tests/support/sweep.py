@@ -41,7 +41,9 @@ QUERIES = ["limit=%C2%B2", f"limit={HUGE_DIGITS}", "limit=-1", "limit=0", "limit
            "cursor=" + base64.urlsafe_b64encode(DEEP_OBJ.encode()).decode().rstrip("="), "cursor=%ff",
            f"color=rgb({HUGE_DIGITS},0,0)", f"labelColor=hsl({HUGE_DIGITS},1%,1%)", "color=" + "f" * 5000,
            "style=%00", "style=" + "x" * 5000, "version=%5B%5B%5B", "version=" + "1." * 2000, "prerelease=maybe",
-           "season=%00", "category=" + "x" * 5000, "label=%0d%0a", "a=1&a=2&a=3", "%zz=%zz"]  # fmt: skip
+           "season=%00", "category=" + "x" * 5000, "label=%0d%0a", "a=1&a=2&a=3", "%zz=%zz",
+           "logo=data:image/svg%2Bxml;base64," + "PHN2Zz4" * 3000, "logo=data:image/png;base64,%ff%fe%00",
+           "logo=DATA:" + "%00" * 100, "logoColor=" + "x" * 5000]  # fmt: skip
 
 
 def _jwt(header: object, payload: object) -> str:
