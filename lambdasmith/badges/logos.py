@@ -407,4 +407,3 @@ def custom_logo(value: str) -> str | None:
         return None
     looks_right = image.startswith(signature) if media.endswith("png;base64") else signature in image[:1024]
     return f"{media},{base64.b64encode(image).decode('ascii')}" if looks_right else None
-

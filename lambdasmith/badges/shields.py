@@ -80,8 +80,9 @@ def render_svg(badge: Badge, query: Mapping[str, str]) -> str:
     `logoColor` query overrides.
 
     The badge's own named logo is drawn unless `logo` names another (`logo=` with no name: none);
-    only built-in names draw (`logos.NAMES`), or a custom logo as a data: URI (`logos.custom_logo`). An unknown style or color falls back to the
-    default, and an unknown logo to none, rather than breaking a README's image.
+    only built-in names draw (`logos.NAMES`), and custom logos given as a data: URI
+    (`logos.custom_logo`). An unknown style or color falls back to the default, and an unknown
+    logo to none, rather than breaking a README's image.
     """
     from lambdasmith.badges import logos, svg
 

@@ -32,7 +32,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Mapping, Self
 
-__all__ = ["Setting", "SettingError", "Settings", "boolean", "integer", "number", "optional_text", "secure_url", "text", "url"]
+__all__ = ["Setting", "SettingError", "Settings", "boolean", "integer", "number", "optional_text", "secure_url", "text",
+           "url"]
 
 
 class SettingError(ValueError):

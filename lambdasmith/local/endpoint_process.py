@@ -109,7 +109,7 @@ def main(argv: list[str]) -> int:
     name, host, port = argv
     import os
 
-    die_with_parent(int(os.environ.get(PARENT_PID_ENV) or os.getppid()))
+    die_with_parent(int(os.environ.pop(PARENT_PID_ENV, "") or os.getppid()))  # not for its workers to inherit
     fork_workers_with_default_signals()
     run(name, host, int(port), ServeConfig.from_env().check())
     return 0
