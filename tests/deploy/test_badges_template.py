@@ -76,15 +76,19 @@ def test_function_runs_the_badges_handler_on_arm64(template: dict, resources: di
     assert (TEMPLATE.parent / fn["CodeUri"]).resolve() == ROOT / "build" / "badges"
 
 
-def test_environment_selects_the_aws_backends_and_the_stack_tables(resources: dict) -> None:
+def test_environment_selects_the_aws_backends_and_the_stack_tables(template: dict, resources: dict) -> None:
     env = props(resources, "BadgesFunction")["Environment"]["Variables"]
-    # Read the template's variables the way the function will: logical ids stand in for table names.
-    config = BadgesConfig.from_env({k: v["Ref"] if isinstance(v, dict) else v for k, v in env.items()})
+    # Read the template's variables the way the function will: a parameter is its default, and
+    # logical ids stand in for table names.
+    defaults = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    config = BadgesConfig.from_env({k: defaults.get(v["Ref"], v["Ref"]) if isinstance(v, dict) and "Ref" in v else v
+                                    for k, v in env.items() if not isinstance(v, dict) or "Ref" in v})  # fmt: skip
     assert config.table_backend == "dynamodb"
     assert config.secret_backend == "secretsmanager"
     assert (config.results_table, config.nonces_table, config.orgs_table) == ("ResultsTable", "NoncesTable",
                                                                               "OrgSecretsTable")
     assert config.data_dir == "/tmp/lambdasmith"
+    assert config.oidc_issuer == "https://token.actions.githubusercontent.com"  # the function starts with it
     assert env["POWERTOOLS_SERVICE_NAME"] == "badges"
     assert {"NUGET_BASE_URL", "GITHUB_API_URL"} <= set(env)
 
