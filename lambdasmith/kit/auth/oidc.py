@@ -17,7 +17,9 @@ Decisions a reader should know:
   `JwksCache` keeps them `ttl_s`; a `kid` it does not know triggers a refetch (key rotation) at
   most once per `min_refetch_s`, so a flood of made-up `kid`s cannot turn into a flood of
   requests to the issuer. A failed refresh keeps the keys already held (an issuer outage does not
-  become ours) and is kept in `last_error` for the log.
+  become ours) and is kept in `last_error` for the log, but only up to `max_stale_s` (a day)
+  after the last success: past that they are dropped and every token is refused until a refresh
+  succeeds, so a key the issuer withdrew is not trusted for ever by an instance that cannot reach it.
 - Nothing is fetched at import or construction: the first `key()` fetches.
 
 Cold start: the standard library's `time` and `threading`, kit.auth.jwt and kit.auth.rsa.
@@ -116,14 +118,16 @@ class JwksCache:
         clock: Callable[[], float] = time.time,
         ttl_s: float = 3600,
         min_refetch_s: float = 60,
+        max_stale_s: float = 86400,
     ) -> None:
         self.issuer = check_url(issuer, "issuer", query=False)
-        if ttl_s <= 0 or min_refetch_s < 0:
-            raise ValueError("ttl_s must be positive and min_refetch_s not negative")
+        if ttl_s <= 0 or min_refetch_s < 0 or max_stale_s < ttl_s:
+            raise ValueError("ttl_s must be positive, min_refetch_s not negative and max_stale_s at least ttl_s")
         self._fetch = fetch
         self._clock = clock
         self.ttl_s = ttl_s
         self.min_refetch_s = min_refetch_s
+        self.max_stale_s = max_stale_s
         self._keys: dict[str, RsaPublicKey] = {}
         self._fetched_at: float | None = None  # last successful refresh
         self._attempted_at: float | None = None  # last refresh, successful or not
@@ -137,7 +141,8 @@ class JwksCache:
 
     def key(self, kid: str) -> RsaPublicKey | None:
         """The key named `kid`, refreshing first when the keys are older than `ttl_s` or do not
-        have `kid` (either at most once per `min_refetch_s`); None if the issuer has no such key."""
+        have `kid` (either at most once per `min_refetch_s`); None if the issuer has no such key,
+        or if no refresh has succeeded for `max_stale_s`."""
         with self._lock:
             now = self._clock()
             stale = self._fetched_at is None or now - self._fetched_at >= self.ttl_s
@@ -145,6 +150,8 @@ class JwksCache:
                 self._attempted_at is None or now - self._attempted_at >= self.min_refetch_s
             ):
                 self._refresh(now)
+            if self._fetched_at is not None and now - self._fetched_at >= self.max_stale_s:
+                self._keys = {}  # too long without a successful refresh: trust none of them
             return self._keys.get(kid)
 
     def kids(self) -> list[str]:

@@ -476,6 +476,31 @@ def test_a_failed_refresh_keeps_the_keys_and_is_rate_limited(fetch, cache, clock
     assert cache.key("k1") is None and cache.key("k2") is not None and cache.last_error is None
 
 
+def test_keys_held_a_day_without_a_successful_refresh_are_dropped(fetch, cache, clock, keys):
+    assert cache.key("k1") is not None
+    fetch.docs[JWKS_URI] = OSError("connection refused")
+    clock.t += 86399
+    assert cache.key("k1") == key_of(keys["k1"])  # still within the day: kept
+    clock.t += 1
+    assert cache.key("k1") is None and cache.key("k2") is None and cache.kids() == []
+    assert cache.last_error == "OSError: connection refused"
+    fetch.docs[JWKS_URI] = {"keys": [jwk_of(keys["k1"], "k1")]}
+    clock.t += 60
+    assert cache.key("k1") == key_of(keys["k1"]) and cache.last_error is None  # back once the issuer answers
+
+
+def test_max_stale_is_configurable_but_not_below_the_ttl(fetch, clock):
+    cache = JwksCache(fetch, ISSUER, clock=clock, ttl_s=10, min_refetch_s=0, max_stale_s=30)
+    assert cache.key("k1") is not None
+    fetch.docs[JWKS_URI] = OSError("down")
+    clock.t += 29
+    assert cache.key("k1") is not None
+    clock.t += 1
+    assert cache.key("k1") is None
+    with pytest.raises(ValueError, match="max_stale_s"):
+        JwksCache(fetch, ISSUER, ttl_s=100, max_stale_s=99)
+
+
 @pytest.mark.parametrize("jwks", [None, [], "keys", 1, {}, {"keys": None}, {"keys": "x"}, {"keys": {"k1": {}}},
                                   {"keys": [1, "a", None, [], {}]}, {"keys": [{"kty": "RSA", "kid": "k1"}]}])
 def test_a_malformed_jwks_gives_no_keys(jwks, clock):
