@@ -40,7 +40,7 @@ FIELDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "label": ("Label (optional)", "", ("package", "tests", "trend")),
     "color": ("Color (optional)", "blue or #007ec6", ("package", "tests", "trend")),
     "labelColor": ("Label color (optional)", "#555", ("package", "tests", "trend")),
-    "logo": ("Logo (optional: nuget, github, dotnet…)", "", ("package", "tests")),
+    "logo": ("Logo (optional: nuget, github, dotnet… or a data: URI)", "", ("package", "tests")),
 }
 STYLING = ("style", "label", "color", "labelColor", "logo")
 
