@@ -17,7 +17,9 @@ ACTIONS_ID_TOKEN_REQUEST_TOKEN; `actions_env()` gives both for this fake.
         issuer.rotate()                                         # a new current key, the old one still published
 
 Keys come from `cryptography` (a test dependency); tokens are built by hand, not by PyJWT, so
-that the fake does not share a reading of JWTs with either verifier it tests.
+that the fake does not share a reading of JWTs with either verifier it tests. The HTTP side is
+the fake upstreams' own server (`tests.support.upstreams.FakeServer`: keep-alive, counters,
+failure injection).
 """
 
 from __future__ import annotations
@@ -30,12 +32,12 @@ import secrets
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import parse_qs, urlsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.support.upstreams import FakeServer, Reply, Request, json_reply
 
 __all__ = ["OMIT", "FakeIssuer", "new_key", "public_jwk"]
 
@@ -70,7 +72,7 @@ def _merge(base: dict, changes: dict | None) -> dict:
     return out
 
 
-class FakeIssuer:
+class FakeIssuer(FakeServer):
     """The issuer, its keys and its HTTP server; a context manager (or `start()` / `stop()`)."""
 
     def __init__(
@@ -80,6 +82,7 @@ class FakeIssuer:
         repository: str = "owner/repo",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__()
         self.audience = audience
         self.repository = repository
         self.clock = clock
@@ -91,31 +94,23 @@ class FakeIssuer:
         self.discovery_requests = 0
         self.token_requests = 0
         self.rotate()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-        self.issuer = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.issuer = self.url
 
-    # -- lifecycle ---------------------------------------------------------------------------------
-
-    def start(self) -> FakeIssuer:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="fake-oidc", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> FakeIssuer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def route(self, request: Request) -> Reply:
+        if request.path == "/.well-known/openid-configuration":
+            self._count("discovery_requests")
+            return json_reply(200, self.configuration())
+        if request.path == "/jwks":
+            self._count("jwks_requests")
+            return json_reply(200, self.jwks())
+        if request.path == "/token":
+            self._count("token_requests")
+            if request.headers.get("authorization") != f"Bearer {self.request_token}":
+                return json_reply(401, {"message": "Bad credentials"})
+            owner = self.repository.partition("/")[0]
+            audience = request.query.get("audience") or f"https://github.com/{owner}"  # GitHub's default
+            return json_reply(200, {"value": self.mint({"aud": audience})})
+        return json_reply(404, {"message": "Not Found"})
 
     # -- keys --------------------------------------------------------------------------------------
 
@@ -229,40 +224,3 @@ class FakeIssuer:
         with self._lock:
             setattr(self, name, getattr(self, name) + 1)
 
-
-def _handler_for(issuer: FakeIssuer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as UpstreamClient expects
-
-        def log_message(self, format: str, *args: object) -> None:  # quiet
-            pass
-
-        def _reply(self, status: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            url = urlsplit(self.path)
-            if url.path == "/.well-known/openid-configuration":
-                issuer._count("discovery_requests")
-                self._reply(200, issuer.configuration())
-            elif url.path == "/jwks":
-                issuer._count("jwks_requests")
-                self._reply(200, issuer.jwks())
-            elif url.path == "/token":
-                issuer._count("token_requests")
-                if self.headers.get("Authorization") != f"Bearer {issuer.request_token}":
-                    self._reply(401, {"message": "Bad credentials"})
-                    return
-                audiences = parse_qs(url.query).get("audience")
-                owner = issuer.repository.partition("/")[0]
-                audience = audiences[-1] if audiences else f"https://github.com/{owner}"  # GitHub's default
-                self._reply(200, {"value": issuer.mint({"aud": audience})})
-            else:
-                self._reply(404, {"message": "Not Found"})
-
-    return Handler
