@@ -26,8 +26,8 @@ from tests.support.serving import Served, http
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def badges_env(aws_backend_env):
+def aws_badges_env(aws_backend_env: dict[str, str]) -> dict[str, str]:
+    """The badges service on DynamoDB and Secrets Manager, with tables of its own (this run's)."""
     run = uuid.uuid4().hex[:8]
     return {
         **aws_backend_env,
@@ -37,6 +37,11 @@ def badges_env(aws_backend_env):
         "BADGES_NONCES_TABLE": f"nonces-{run}",
         "BADGES_ORGS_TABLE": f"orgs-{run}",
     }
+
+
+@pytest.fixture(scope="module")
+def badges_env(aws_backend_env):
+    return aws_badges_env(aws_backend_env)
 
 
 @pytest.fixture(scope="module")

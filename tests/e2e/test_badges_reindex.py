@@ -12,6 +12,7 @@ import pytest
 
 from lambdasmith.badges.store import REPOS_PK, Repo
 from tests.badges.pages.conftest import Pages
+from tests.e2e.test_badges_aws_e2e import aws_badges_env
 from tests.e2e.test_badges_e2e import lambdasmith
 
 pytestmark = pytest.mark.e2e
@@ -23,10 +24,7 @@ DAY = 86400
 def backend(request, tmp_path, monkeypatch) -> dict[str, str]:
     env = {"LAMBDASMITH_DATA_DIR": str(tmp_path)}
     if request.param == "dynamodb":
-        run = uuid.uuid4().hex[:8]
-        env.update(request.getfixturevalue("aws_backend_env"), LAMBDASMITH_TABLE_BACKEND="dynamodb",
-                   LAMBDASMITH_SECRET_BACKEND="secretsmanager", BADGES_RESULTS_TABLE=f"results-{run}",
-                   BADGES_NONCES_TABLE=f"nonces-{run}", BADGES_ORGS_TABLE=f"orgs-{run}")  # fmt: skip
+        env.update(aws_badges_env(request.getfixturevalue("aws_backend_env")))
         r = lambdasmith("badges", "create-tables", data_dir=str(tmp_path), env=env)
         assert r.returncode == 0, r.stderr
     for k, v in env.items():
